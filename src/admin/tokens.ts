@@ -1,0 +1,35 @@
+/** Token management: only the admin (ADMIN_TOKEN) mints, lists and revokes API tokens. */
+import * as v from "valibot";
+import { authenticate, listTokens, mintToken, revokeToken } from "../core/auth";
+import { authorizeAdmin } from "../core/policy";
+import { numericId } from "../dialects/github/scope";
+import { parseInput, readJson } from "../http/body";
+import { notFound } from "../http/errors";
+import { type HttpRouter, noContent } from "../http/types";
+
+const NewToken = v.object({
+  login: v.pipe(
+    v.string("login is required"),
+    v.regex(/^[A-Za-z0-9][A-Za-z0-9-_.]{0,38}$/, "login must be 1-39 letters, digits, - _ or ."),
+  ),
+  write: v.optional(v.boolean("write must be true or false"), false),
+  owners: v.optional(v.pipe(v.array(v.pipe(v.string(), v.minLength(1))), v.minLength(1, "owners must not be empty"))),
+});
+
+export function tokenRoutes(router: HttpRouter): void {
+  router
+    .post("/tokens", async (request, env) => {
+      authorizeAdmin(await authenticate(request, env));
+      const input = parseInput(NewToken, await readJson(request), "Token");
+      return Response.json(await mintToken(env, input), { status: 201 });
+    })
+    .get("/tokens", async (request, env) => {
+      authorizeAdmin(await authenticate(request, env));
+      return Response.json(await listTokens(env));
+    })
+    .delete("/tokens/:id", async (request, env) => {
+      authorizeAdmin(await authenticate(request, env));
+      if (!(await revokeToken(env, numericId(request.params.id)))) throw notFound();
+      return noContent();
+    });
+}

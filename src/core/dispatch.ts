@@ -1,0 +1,147 @@
+/**
+ * One delivery attempt: sign, send, record. Everything it needs was loaded with the
+ * claim, so the hot path is one D1 round trip in, one HTTP request out, one D1 batch back.
+ */
+import type { Config, Env } from "../env";
+import { decryptSecret, utf8 } from "./crypto";
+import { type ClaimedDelivery, type DeliveryOutcome, recordAttempt } from "./deliveries";
+import { loadPayload } from "./events";
+import { decide, parseRetryAfter } from "./retry";
+import { signatureHeaders } from "./signing";
+import { targetProblem } from "./targets";
+
+/** Kept of a receiver's answer, as Svix does: enough to debug, never enough to bloat D1. */
+export const RESPONSE_BODY_LIMIT = 20 * 1024;
+export const USER_AGENT = "GitHub-Hookshot/hookrelay";
+
+export type AttemptVerdict =
+  | { kind: "succeeded" }
+  | { kind: "retry"; delaySeconds: number }
+  | { kind: "failed"; reason: string };
+
+export async function attemptDelivery(env: Env, cfg: Config, delivery: ClaimedDelivery): Promise<AttemptVerdict> {
+  const payload = await loadPayload(env, delivery.eventId, delivery.payload);
+  const body = utf8(delivery.contentType === "form" ? new URLSearchParams({ payload }).toString() : payload);
+  const secret = delivery.sealedSecret ? await decryptSecret(env.SECRETS_KEY, delivery.sealedSecret) : null;
+  const timestamp = Math.floor(Date.now() / 1000);
+
+  const headers: Record<string, string> = {
+    "content-type": delivery.contentType === "form" ? "application/x-www-form-urlencoded" : "application/json",
+    "user-agent": USER_AGENT,
+    "x-hookrelay-event": delivery.eventType,
+    "x-hookrelay-delivery": delivery.guid,
+    ...(await signatureHeaders({ id: delivery.guid, body, secret, timestamp })),
+  };
+  if (delivery.dialect === "github") {
+    headers["x-github-event"] = delivery.eventType;
+    headers["x-github-delivery"] = delivery.guid;
+    headers["x-github-hook-id"] = String(delivery.subscriptionId);
+    headers["x-github-hook-installation-target-type"] = "repository";
+    if (delivery.repositoryId !== null) {
+      headers["x-github-hook-installation-target-id"] = String(delivery.repositoryId);
+    }
+  }
+
+  const attempt = delivery.attempts + 1;
+  const started = Date.now();
+  const deliveredAt = new Date(started).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const blocked = targetProblem(delivery.url, cfg.allowPrivateTargets);
+  let statusCode: number | null = null;
+  let status: string;
+  let responseHeaders: Record<string, string> | null = null;
+  let responseBody: string | null = null;
+  let retryAfterSeconds: number | null = null;
+
+  if (blocked) {
+    status = `Blocked: the URL ${blocked}`;
+  } else {
+    try {
+      const response = await fetch(delivery.url, {
+        method: "POST",
+        headers,
+        body,
+        redirect: "manual",
+        signal: AbortSignal.timeout(cfg.deliveryTimeoutMs),
+      });
+      statusCode = response.status;
+      responseHeaders = Object.fromEntries(response.headers);
+      responseBody = await readTruncated(response, RESPONSE_BODY_LIMIT);
+      retryAfterSeconds = parseRetryAfter(response.headers.get("retry-after"));
+      status = statusCode >= 200 && statusCode < 300 ? "OK" : `Invalid HTTP Response: ${statusCode}`;
+    } catch (error) {
+      status =
+        error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")
+          ? `Timed out after ${cfg.deliveryTimeoutMs} ms`
+          : `Failed to connect: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+
+  const verdict = blocked
+    ? ({ kind: "exhausted" } as const)
+    : decide({ statusCode, retryAfterSeconds }, attempt, cfg.retrySchedule);
+  let outcome: DeliveryOutcome;
+  let result: AttemptVerdict;
+  switch (verdict.kind) {
+    case "succeeded":
+      outcome = { state: "succeeded" };
+      result = verdict;
+      break;
+    case "retry":
+      outcome = { state: "pending", nextAttemptAt: Date.now() + verdict.delaySeconds * 1000 };
+      result = verdict;
+      break;
+    case "gone":
+      outcome = { state: "failed", reason: "410 Gone: the subscription was deactivated", deactivate: true };
+      result = { kind: "failed", reason: outcome.reason };
+      break;
+    case "exhausted": {
+      const reason = blocked ? status : `gave up after ${attempt} attempts: ${status}`;
+      outcome = { state: "failed", reason, deactivate: false };
+      result = { kind: "failed", reason };
+      break;
+    }
+  }
+
+  await recordAttempt(
+    env,
+    {
+      deliveryId: delivery.id,
+      subscriptionId: delivery.subscriptionId,
+      attempt,
+      deliveredAt,
+      durationMs: Date.now() - started,
+      succeeded: verdict.kind === "succeeded",
+      statusCode,
+      status,
+      requestHeaders: headers,
+      responseHeaders,
+      responseBody,
+    },
+    outcome,
+  );
+  return result;
+}
+
+/** Reads at most `limit` bytes of a body as text, then lets the rest go. */
+async function readTruncated(response: Response, limit: number): Promise<string | null> {
+  if (!response.body) return null;
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size < limit) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  await reader.cancel().catch(() => {});
+  const joined = new Uint8Array(Math.min(size, limit));
+  let offset = 0;
+  for (const chunk of chunks) {
+    const take = chunk.subarray(0, joined.length - offset);
+    joined.set(take, offset);
+    offset += take.byteLength;
+    if (offset >= joined.length) break;
+  }
+  return new TextDecoder().decode(joined);
+}

@@ -1,0 +1,116 @@
+/**
+ * The one publish path. Every dialect turns what happened into an event and calls
+ * `publish`: the event and one delivery per matching active subscription are written
+ * in a single D1 batch (one transaction), then the deliveries are enqueued. Once the
+ * batch commits the event is durable; if the enqueue fails, the cron sweep re-enqueues.
+ */
+import type { Env } from "../env";
+import { nowIso, SQL_UUID } from "../storage/db";
+import { enqueueDeliveries } from "./deliveries";
+
+export interface NewEvent {
+  type: string;
+  subjectType: string;
+  subject: string;
+  /** Who produced it: `github` (inbound webhooks), `hookrelay` (the relay itself), `api`. */
+  source: string;
+  /** The source's own id, used to drop duplicates (X-GitHub-Delivery). Defaults to a fresh UUID. */
+  sourceId?: string;
+  /** The payload as JSON text, stored and delivered byte for byte. */
+  payload: string;
+}
+
+export interface Published {
+  eventId: string;
+  /** True when this source id was seen before: nothing new was stored or sent. */
+  duplicate: boolean;
+  deliveryIds: number[];
+}
+
+/** D1 caps a row at about 2 MB; bigger payloads are split into parts below this size. */
+export const PAYLOAD_PART_CHARS = 512 * 1024;
+
+const INSERT_EVENT = `INSERT INTO events (id, type, subject_type, subject, source, source_id, payload, created_at)
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (source, source_id) DO NOTHING`;
+
+// Fan-out happens inside SQLite. The EXISTS on the new event id makes a duplicate (whose
+// insert above did nothing) produce no deliveries, without another round trip.
+const FAN_OUT = `INSERT INTO deliveries (guid, event_id, subscription_id, next_attempt_at, created_at)
+  SELECT ${SQL_UUID}, ?1, s.id, ?2, ?3 FROM subscriptions s
+  WHERE s.subject_type = ?4 AND s.subject = ?5 AND s.active = 1
+    AND EXISTS (SELECT 1 FROM json_each(s.events) WHERE value = ?6 OR value = '*')
+    AND EXISTS (SELECT 1 FROM events WHERE id = ?1)
+  RETURNING id`;
+
+const FAN_OUT_TO_ONE = `INSERT INTO deliveries (guid, event_id, subscription_id, next_attempt_at, created_at)
+  SELECT ${SQL_UUID}, ?1, s.id, ?2, ?3 FROM subscriptions s
+  WHERE s.id = ?4 AND EXISTS (SELECT 1 FROM events WHERE id = ?1)
+  RETURNING id`;
+
+export interface PublishOptions {
+  /** Deliver to this one subscription only, whatever its event filter (pings, tests). */
+  onlySubscriptionId?: number;
+}
+
+export async function publish(env: Env, event: NewEvent, options: PublishOptions = {}): Promise<Published> {
+  const eventId = crypto.randomUUID();
+  const createdAt = nowIso();
+  const nowMs = Date.now();
+  const split = event.payload.length > PAYLOAD_PART_CHARS;
+  const statements = [
+    env.DB.prepare(INSERT_EVENT).bind(
+      eventId,
+      event.type,
+      event.subjectType,
+      event.subject,
+      event.source,
+      event.sourceId ?? eventId,
+      split ? null : event.payload,
+      createdAt,
+    ),
+  ];
+  if (split) {
+    for (let part = 0; part * PAYLOAD_PART_CHARS < event.payload.length; part++) {
+      const data = event.payload.slice(part * PAYLOAD_PART_CHARS, (part + 1) * PAYLOAD_PART_CHARS);
+      statements.push(
+        env.DB.prepare(
+          "INSERT INTO event_payload_parts (event_id, part, data) SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM events WHERE id = ?1)",
+        ).bind(eventId, part, data),
+      );
+    }
+  }
+  statements.push(
+    options.onlySubscriptionId === undefined
+      ? env.DB.prepare(FAN_OUT).bind(eventId, nowMs, createdAt, event.subjectType, event.subject, event.type)
+      : env.DB.prepare(FAN_OUT_TO_ONE).bind(eventId, nowMs, createdAt, options.onlySubscriptionId),
+  );
+  const results = await env.DB.batch<{ id: number }>(statements);
+  const duplicate = (results[0]?.meta.changes ?? 0) === 0;
+  const deliveryIds = (results[results.length - 1]?.results ?? []).map((row) => row.id);
+  await enqueueDeliveries(env, deliveryIds);
+  return { eventId, duplicate, deliveryIds };
+}
+
+/** The payload's JSON text, reassembled from its parts when it was split. */
+export async function loadPayload(env: Env, eventId: string, inline: string | null): Promise<string> {
+  if (inline !== null) return inline;
+  const { results } = await env.DB.prepare("SELECT data FROM event_payload_parts WHERE event_id = ? ORDER BY part")
+    .bind(eventId)
+    .all<{ data: string }>();
+  return results.map((row) => row.data).join("");
+}
+
+/** The newest event of a type on a subject, e.g. a repository's latest push. */
+export async function latestEvent(
+  env: Env,
+  subjectType: string,
+  subject: string,
+  type: string,
+): Promise<{ id: string } | null> {
+  return env.DB.prepare(
+    `SELECT id FROM events WHERE subject_type = ? AND subject = ? AND type = ?
+     ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+  )
+    .bind(subjectType, subject, type)
+    .first<{ id: string }>();
+}

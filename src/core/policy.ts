@@ -1,0 +1,36 @@
+/**
+ * Who may do what: pure rules, no I/O, so they are easy to read and to test.
+ *
+ * - The admin (ADMIN_TOKEN) may do everything, including minting tokens.
+ * - A token may read, or read and write. A read-only token gets 403 on writes.
+ * - A token limited to some owners sees other owners' repositories as 404, as GitHub
+ *   hides private repositories from those who may not see them.
+ */
+import { ApiError, forbidden, notFound } from "../http/errors";
+
+export interface Principal {
+  /** Shown as `creator` / `sender` / `created_by` on what this caller makes. */
+  login: string;
+  admin: boolean;
+  canWrite: boolean;
+  /** Lower-cased owners this caller may touch; null means every owner. */
+  owners: string[] | null;
+}
+
+export type Access = "read" | "write";
+
+export function authorizeOwner(principal: Principal, owner: string, access: Access): void {
+  if (principal.owners && !principal.owners.includes(owner.toLowerCase())) throw notFound();
+  if (access === "write" && !principal.canWrite) {
+    throw forbidden("Resource not accessible by this token: it is read-only.");
+  }
+}
+
+export function authorizeAdmin(principal: Principal): void {
+  if (!principal.admin) throw new ApiError(403, "Must be an admin: only ADMIN_TOKEN can manage tokens.");
+}
+
+/** Write access with no owner scope, for resources that belong to no repository. */
+export function authorizeWrite(principal: Principal): void {
+  if (!principal.canWrite) throw forbidden("Resource not accessible by this token: it is read-only.");
+}

@@ -1,0 +1,249 @@
+/**
+ * The one subscription store. GitHub hooks (REST and hub) and /v1/hooks are all rows
+ * here; the `dialect` column only says which API made them and how deliveries look.
+ */
+import { config, type Env } from "../env";
+import { ApiError, validationFailed } from "../http/errors";
+import { isUniqueViolation, nowIso, parseJsonColumn } from "../storage/db";
+import { encryptSecret } from "./crypto";
+import { targetProblem } from "./targets";
+
+export type Dialect = "github" | "alauda";
+export type ContentType = "json" | "form";
+
+export interface Subscription {
+  id: number;
+  dialect: Dialect;
+  subjectType: string;
+  subject: string;
+  name: string;
+  events: string[];
+  url: string;
+  contentType: ContentType;
+  hasSecret: boolean;
+  insecureSsl: string;
+  active: boolean;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+  lastResponse: { code: number | null; status: string; message: string | null };
+}
+
+export interface SubscriptionInput {
+  dialect: Dialect;
+  subjectType: string;
+  subject: string;
+  name?: string;
+  events: string[];
+  url: string;
+  contentType: ContentType;
+  /** Plain secret; encrypted before it is stored. Null or empty means unsigned. */
+  secret?: string | null;
+  insecureSsl?: string;
+  active?: boolean;
+  createdBy: string;
+}
+
+export interface SubscriptionRow {
+  id: number;
+  dialect: Dialect;
+  subject_type: string;
+  subject: string;
+  name: string;
+  events: string;
+  url: string;
+  content_type: ContentType;
+  secret: string | null;
+  insecure_ssl: string;
+  active: number;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  last_response_code: number | null;
+  last_response_status: string;
+  last_response_message: string | null;
+}
+
+export function toSubscription(row: SubscriptionRow): Subscription {
+  return {
+    id: row.id,
+    dialect: row.dialect,
+    subjectType: row.subject_type,
+    subject: row.subject,
+    name: row.name,
+    events: parseJsonColumn<string[]>(row.events, []),
+    url: row.url,
+    contentType: row.content_type,
+    hasSecret: row.secret !== null,
+    insecureSsl: row.insecure_ssl,
+    active: row.active === 1,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastResponse: {
+      code: row.last_response_code,
+      status: row.last_response_status,
+      message: row.last_response_message,
+    },
+  };
+}
+
+const duplicate = () =>
+  new ApiError(422, "Validation Failed", [
+    { resource: "Hook", code: "custom", message: "Hook already exists on this repository" },
+  ]);
+
+/** Refuses URLs the relay must not post to (see targets.ts) before anything is written. */
+function checkTarget(env: Env, url: string): void {
+  const problem = targetProblem(url, config(env).allowPrivateTargets);
+  if (problem) {
+    throw validationFailed([{ resource: "Hook", field: "url", code: "custom", message: `url ${problem}` }]);
+  }
+}
+
+async function sealSecret(env: Env, secret: string | null | undefined): Promise<string | null> {
+  return secret ? encryptSecret(env.SECRETS_KEY, secret) : null;
+}
+
+export async function createSubscription(env: Env, input: SubscriptionInput): Promise<Subscription> {
+  checkTarget(env, input.url);
+  const now = nowIso();
+  try {
+    const row = await env.DB.prepare(
+      `INSERT INTO subscriptions
+         (dialect, subject_type, subject, name, events, url, content_type, secret, insecure_ssl,
+          active, created_by, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+    )
+      .bind(
+        input.dialect,
+        input.subjectType,
+        input.subject,
+        input.name ?? "web",
+        JSON.stringify(input.events),
+        input.url,
+        input.contentType,
+        await sealSecret(env, input.secret),
+        input.insecureSsl ?? "0",
+        input.active === false ? 0 : 1,
+        input.createdBy,
+        now,
+        now,
+      )
+      .first<SubscriptionRow>();
+    return toSubscription(row as SubscriptionRow);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw duplicate();
+    throw error;
+  }
+}
+
+export interface SubjectScope {
+  dialect: Dialect;
+  subjectType: string;
+  subject: string;
+}
+
+/** One subscription, or null when it does not exist within that scope. */
+export async function getSubscription(env: Env, scope: SubjectScope, id: number): Promise<Subscription | null> {
+  const row = await env.DB.prepare(
+    "SELECT * FROM subscriptions WHERE id = ? AND dialect = ? AND subject_type = ? AND subject = ?",
+  )
+    .bind(id, scope.dialect, scope.subjectType, scope.subject)
+    .first<SubscriptionRow>();
+  return row ? toSubscription(row) : null;
+}
+
+export async function findSubscriptionByUrl(env: Env, scope: SubjectScope, url: string): Promise<Subscription | null> {
+  const row = await env.DB.prepare(
+    "SELECT * FROM subscriptions WHERE dialect = ? AND subject_type = ? AND subject = ? AND url = ?",
+  )
+    .bind(scope.dialect, scope.subjectType, scope.subject, url)
+    .first<SubscriptionRow>();
+  return row ? toSubscription(row) : null;
+}
+
+export async function listSubscriptions(
+  env: Env,
+  scope: Partial<SubjectScope> & { dialect: Dialect },
+  page: { limit: number; offset: number },
+): Promise<{ items: Subscription[]; total: number }> {
+  const clauses = ["dialect = ?1"];
+  if (scope.subjectType !== undefined) clauses.push("subject_type = ?2");
+  if (scope.subject !== undefined) clauses.push("subject = ?3");
+  const where = clauses.join(" AND ");
+  const params = [scope.dialect, scope.subjectType ?? null, scope.subject ?? null];
+  const [rows, count] = await env.DB.batch([
+    env.DB.prepare(`SELECT * FROM subscriptions WHERE ${where} ORDER BY id LIMIT ?4 OFFSET ?5`).bind(
+      ...params,
+      page.limit,
+      page.offset,
+    ),
+    env.DB.prepare(`SELECT count(*) AS total FROM subscriptions WHERE ${where}`).bind(...params),
+  ]);
+  return {
+    items: ((rows?.results ?? []) as SubscriptionRow[]).map(toSubscription),
+    total: (count?.results[0] as { total: number } | undefined)?.total ?? 0,
+  };
+}
+
+export interface SubscriptionChanges {
+  events?: string[];
+  url?: string;
+  contentType?: ContentType;
+  /** undefined leaves the secret alone; null or "" removes it. */
+  secret?: string | null;
+  insecureSsl?: string;
+  active?: boolean;
+  name?: string;
+}
+
+export async function updateSubscription(
+  env: Env,
+  scope: SubjectScope,
+  id: number,
+  changes: SubscriptionChanges,
+): Promise<Subscription | null> {
+  if (changes.url !== undefined) checkTarget(env, changes.url);
+  const sets: string[] = [];
+  const values: unknown[] = [];
+  const set = (column: string, value: unknown) => {
+    sets.push(`${column} = ?`);
+    values.push(value);
+  };
+  if (changes.events !== undefined) set("events", JSON.stringify(changes.events));
+  if (changes.url !== undefined) set("url", changes.url);
+  if (changes.contentType !== undefined) set("content_type", changes.contentType);
+  if (changes.secret !== undefined) set("secret", await sealSecret(env, changes.secret));
+  if (changes.insecureSsl !== undefined) set("insecure_ssl", changes.insecureSsl);
+  if (changes.active !== undefined) set("active", changes.active ? 1 : 0);
+  if (changes.name !== undefined) set("name", changes.name);
+  set("updated_at", nowIso());
+  try {
+    const row = await env.DB.prepare(
+      `UPDATE subscriptions SET ${sets.join(", ")}
+       WHERE id = ? AND dialect = ? AND subject_type = ? AND subject = ? RETURNING *`,
+    )
+      .bind(...values, id, scope.dialect, scope.subjectType, scope.subject)
+      .first<SubscriptionRow>();
+    return row ? toSubscription(row) : null;
+  } catch (error) {
+    if (isUniqueViolation(error)) throw duplicate();
+    throw error;
+  }
+}
+
+/** Deletes a subscription with its deliveries and attempts (ON DELETE CASCADE). */
+export async function deleteSubscription(env: Env, scope: SubjectScope, id: number): Promise<boolean> {
+  const result = await env.DB.prepare(
+    "DELETE FROM subscriptions WHERE id = ? AND dialect = ? AND subject_type = ? AND subject = ?",
+  )
+    .bind(id, scope.dialect, scope.subjectType, scope.subject)
+    .run();
+  return result.meta.changes > 0;
+}
+
+/** Whether a subscription's event filter takes an event type. */
+export function takesEvent(events: string[], type: string): boolean {
+  return events.includes("*") || events.includes(type);
+}

@@ -1,0 +1,85 @@
+/**
+ * Inbound GitHub webhooks: what makes hookrelay a relay. A repository's owner points
+ * GitHub's own webhook at POST /ingest/github/:owner/:repo with a shared secret; the
+ * relay verifies, deduplicates, stores and answers 202, then fans the event out to the
+ * repository's hooks by its X-GitHub-Event.
+ */
+import * as v from "valibot";
+import { publish } from "../../core/events";
+import { ingestSecret, repositorySubject, setIngestSecret } from "../../core/repositories";
+import { verifyHubSignature } from "../../core/signing";
+import { parseInput, parseJsonText, readBody, readJson } from "../../http/body";
+import { ApiError, badRequest, notFound } from "../../http/errors";
+import { type HttpRouter, noContent, originOf } from "../../http/types";
+import { repoContext } from "./scope";
+
+/** GitHub caps webhook payloads at 25 MB. */
+export const INGEST_BODY_LIMIT = 25 * 1024 * 1024;
+
+const IngestSetup = v.object({
+  secret: v.pipe(v.string("secret is required"), v.minLength(8, "secret must be at least 8 characters")),
+});
+
+const ingestUrl = (request: Request, owner: string, repo: string) =>
+  `${originOf(request)}/ingest/github/${owner}/${repo}`;
+
+/** The payload's JSON text: the raw body, or the `payload` field of a form body. */
+function payloadText(request: Request, body: Uint8Array): string {
+  const text = new TextDecoder().decode(body);
+  const type = request.headers.get("content-type") ?? "";
+  const json = type.includes("application/x-www-form-urlencoded") ? new URLSearchParams(text).get("payload") : text;
+  if (json === null) throw badRequest("Form body has no payload field");
+  const parsed = parseJsonText(json);
+  if (typeof parsed !== "object" || parsed === null) throw badRequest("Payload should be a JSON object");
+  return json;
+}
+
+export function ingestRoutes(router: HttpRouter): void {
+  router
+    .put("/repos/:owner/:repo/ingest", async (request, env) => {
+      const ctx = await repoContext(request, env, "write");
+      const input = parseInput(IngestSetup, await readJson(request), "Ingest");
+      await setIngestSecret(env, ctx.owner, ctx.repo, input.secret);
+      return Response.json({ url: ingestUrl(request, ctx.owner, ctx.repo), content_type: "json", secret: "********" });
+    })
+    .get("/repos/:owner/:repo/ingest", async (request, env) => {
+      const ctx = await repoContext(request, env, "read");
+      if (!(await ingestSecret(env, ctx.owner, ctx.repo))) throw notFound();
+      return Response.json({ url: ingestUrl(request, ctx.owner, ctx.repo), content_type: "json", secret: "********" });
+    })
+    .delete("/repos/:owner/:repo/ingest", async (request, env) => {
+      const ctx = await repoContext(request, env, "write");
+      await setIngestSecret(env, ctx.owner, ctx.repo, null);
+      return noContent();
+    })
+    .post("/ingest/github/:owner/:repo", async (request, env) => {
+      const { owner, repo } = request.params as { owner: string; repo: string };
+      const body = await readBody(request, INGEST_BODY_LIMIT);
+      const secret = await ingestSecret(env, owner, repo);
+      if (!secret) throw notFound();
+      if (!(await verifyHubSignature(request.headers, body, secret))) {
+        throw new ApiError(401, "Bad or missing signature: X-Hub-Signature-256 must be the HMAC of the body");
+      }
+      const event = request.headers.get("x-github-event");
+      if (!event || !/^[a-z_]+$/.test(event)) throw badRequest("X-GitHub-Event header is missing or invalid");
+      const payload = payloadText(request, body);
+      if (event === "ping") return Response.json({ message: "pong: signature verified, nothing relayed" });
+      const published = await publish(env, {
+        type: event,
+        subjectType: "repository",
+        subject: repositorySubject(owner, repo),
+        source: "github",
+        ...(request.headers.get("x-github-delivery")
+          ? { sourceId: request.headers.get("x-github-delivery") as string }
+          : {}),
+        payload,
+      });
+      if (published.duplicate) {
+        return Response.json({ message: "Already received: this X-GitHub-Delivery was relayed before" });
+      }
+      return Response.json(
+        { message: "Accepted", event_id: published.eventId, deliveries: published.deliveryIds.length },
+        { status: 202 },
+      );
+    });
+}

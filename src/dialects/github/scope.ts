@@ -1,0 +1,38 @@
+import { authenticate } from "../../core/auth";
+import { type Access, authorizeOwner, type Principal } from "../../core/policy";
+import { repositorySubject } from "../../core/repositories";
+import type { SubjectScope } from "../../core/subscriptions";
+import type { Env } from "../../env";
+import { notFound } from "../../http/errors";
+import { type IRequest, originOf } from "../../http/types";
+
+/** A request's repository, its caller, and where its API objects live. */
+export interface RepoContext {
+  principal: Principal;
+  owner: string;
+  repo: string;
+  scope: SubjectScope;
+  /** `https://relay/repos/:owner/:repo`, the prefix of every URL in the objects we return. */
+  apiBase: string;
+}
+
+/** Authenticates the caller and checks they may read or write this repository. */
+export async function repoContext(request: IRequest, env: Env, access: Access): Promise<RepoContext> {
+  const principal = await authenticate(request, env);
+  const { owner, repo } = request.params as { owner: string; repo: string };
+  authorizeOwner(principal, owner, access);
+  return {
+    principal,
+    owner,
+    repo,
+    scope: { dialect: "github", subjectType: "repository", subject: repositorySubject(owner, repo) },
+    apiBase: `${originOf(request)}/repos/${owner}/${repo}`,
+  };
+}
+
+/** Numeric ids only; anything else cannot exist, so it is a 404 rather than a 500. */
+export function numericId(raw: string | undefined): number {
+  const id = Number(raw);
+  if (!Number.isSafeInteger(id) || id <= 0) throw notFound();
+  return id;
+}

@@ -1,0 +1,75 @@
+/** Bindings, secrets and vars the Worker runs with (see wrangler.toml and .dev.vars.example). */
+export interface Env {
+  DB: D1Database;
+  /** Producer for outbound deliveries; its consumer is `src/queue/consumer.ts`. */
+  DELIVERIES: Queue<DeliveryMessage>;
+  /** Producer for deliveries that exhausted their retries. */
+  DEAD_LETTERS: Queue<DeliveryMessage>;
+
+  /** Secret. Bootstrap credential: acts as an admin on every endpoint and mints API tokens. */
+  ADMIN_TOKEN?: string;
+  /** Secret. 32 random bytes, base64. Encrypts hook and ingest secrets at rest. */
+  SECRETS_KEY?: string;
+
+  DELIVERY_RETRY_SCHEDULE?: string;
+  DELIVERY_TIMEOUT_MS?: string;
+  SWEEP_STALE_AFTER_SECONDS?: string;
+  ALLOW_PRIVATE_TARGETS?: string;
+}
+
+/** The one message shape on both queues: the delivery row carries everything else. */
+export interface DeliveryMessage {
+  deliveryId: number;
+}
+
+export interface Config {
+  /**
+   * Seconds to wait before each retry; its length is the number of retries.
+   * Default `5,300,1800,7200,18000,36000,36000` (~27 h in all), after Svix: long enough
+   * to ride out a receiver's bad day, short enough that a dead endpoint fails within a day.
+   */
+  retrySchedule: number[];
+  /** Milliseconds a receiver has to answer. Default 10000, as GitHub waits 10 s. */
+  deliveryTimeoutMs: number;
+  /**
+   * Seconds after which a pending delivery nobody is working on is re-enqueued by the
+   * cron sweep. Default 600: well past a queue's normal latency, so the sweep only
+   * catches messages that were lost (e.g. an enqueue that failed after the D1 write).
+   */
+  sweepStaleAfterSeconds: number;
+  /**
+   * Whether hooks may target loopback and private addresses. Default false: a relay
+   * that posts anywhere it is told is an SSRF tool. Local development turns it on.
+   */
+  allowPrivateTargets: boolean;
+}
+
+const DEFAULT_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
+
+function positiveNumber(raw: string | undefined, fallback: number): number {
+  const value = Number(raw);
+  return raw !== undefined && raw !== "" && Number.isFinite(value) && value >= 0 ? value : fallback;
+}
+
+function parseSchedule(raw: string | undefined): number[] {
+  if (!raw) return DEFAULT_SCHEDULE;
+  const steps = raw.split(",").map((step) => Number(step.trim()));
+  return steps.every((step) => Number.isFinite(step) && step >= 0) ? steps : DEFAULT_SCHEDULE;
+}
+
+// Vars are fixed for an isolate's life, so parse them once per env object.
+const configs = new WeakMap<Env, Config>();
+
+export function config(env: Env): Config {
+  let parsed = configs.get(env);
+  if (!parsed) {
+    parsed = {
+      retrySchedule: parseSchedule(env.DELIVERY_RETRY_SCHEDULE),
+      deliveryTimeoutMs: positiveNumber(env.DELIVERY_TIMEOUT_MS, 10_000),
+      sweepStaleAfterSeconds: positiveNumber(env.SWEEP_STALE_AFTER_SECONDS, 600),
+      allowPrivateTargets: env.ALLOW_PRIVATE_TARGETS === "true",
+    };
+    configs.set(env, parsed);
+  }
+  return parsed;
+}

@@ -1,0 +1,24 @@
+/**
+ * hookrelay's Worker: the HTTP APIs (fetch), the delivery and dead-letter consumers
+ * (queue) and the sweep that re-enqueues lost deliveries (scheduled).
+ */
+import type { DeliveryMessage, Env } from "./env";
+import { buildRouter } from "./http/router";
+import { consumeDeadLetters, consumeDeliveries } from "./queue/consumer";
+import { sweep } from "./queue/sweep";
+
+const router = buildRouter();
+
+export default {
+  fetch: (request, env, ctx) => router.fetch(request, env, ctx),
+
+  async queue(batch, env) {
+    // Queue names differ between deployments; the dead-letter queue's ends in "-dead-letters".
+    if (batch.queue.endsWith("-dead-letters")) await consumeDeadLetters(batch, env);
+    else await consumeDeliveries(batch, env);
+  },
+
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(sweep(env));
+  },
+} satisfies ExportedHandler<Env, DeliveryMessage>;

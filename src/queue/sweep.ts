@@ -1,0 +1,10 @@
+/** The cron sweep: re-enqueues pending deliveries whose messages were lost. */
+
+import { sweepStaleDeliveries } from "../core/deliveries";
+import { config, type Env } from "../env";
+
+export async function sweep(env: Env): Promise<number> {
+  const ids = await sweepStaleDeliveries(env, config(env).sweepStaleAfterSeconds);
+  if (ids.length > 0) console.warn(`sweep re-enqueued ${ids.length} stale deliveries`);
+  return ids.length;
+}
