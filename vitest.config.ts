@@ -17,13 +17,18 @@ export default defineConfig(async () => {
             // Seconds instead of hours, so retries and dead-lettering happen within a test.
             DELIVERY_RETRY_SCHEDULE: "1,1",
             DELIVERY_TIMEOUT_MS: "2000",
+            // Set explicitly: a developer's .dev.vars would otherwise leak into the tests.
+            ALLOW_PRIVATE_TARGETS: "false",
           },
+          // Tests never reach the network: anything not intercepted gets a plain 200.
+          outboundService: () => new Response("ok from the test network"),
         },
       }),
     ],
     test: {
       include: ["test/worker/**/*.test.ts"],
       setupFiles: ["./test/worker/apply-migrations.ts"],
+      restoreMocks: true,
     },
   };
 });

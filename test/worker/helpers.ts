@@ -1,0 +1,104 @@
+// Shared helpers for the tests that run inside workerd.
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { vi } from "vitest";
+import type { DeliveryMessage } from "../../src/env";
+import worker from "../../src/index";
+
+export const ADMIN = "test-admin-token";
+export const ORIGIN = "https://relay.test";
+
+export interface CallOptions {
+  token?: string | null;
+  json?: unknown;
+  body?: BodyInit;
+  headers?: Record<string, string>;
+}
+
+/** Calls the Worker's fetch handler like an HTTP client would. Token defaults to the admin. */
+export async function call(method: string, path: string, options: CallOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...options.headers };
+  const token = options.token === undefined ? ADMIN : options.token;
+  if (token !== null) headers.authorization ??= `token ${token}`;
+  let body = options.body;
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json);
+    headers["content-type"] ??= "application/json";
+  }
+  return exports.default.fetch(new Request(`${ORIGIN}${path}`, { method, headers, body }));
+}
+
+export async function callJson<T = any>(method: string, path: string, options: CallOptions = {}) {
+  const response = await call(method, path, options);
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : null) as T };
+}
+
+export async function mintToken(input: { login: string; write?: boolean; owners?: string[] }): Promise<string> {
+  const { body } = await callJson<{ token: string }>("POST", "/tokens", { json: input });
+  return body.token;
+}
+
+export interface OutboundCall {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Replaces outbound fetch with a receiver. `respond` picks each answer; every request
+ * the relay sends is recorded in `calls`.
+ */
+export function interceptDeliveries(respond: (call: OutboundCall, index: number) => Response | Promise<Response> = () => new Response("ok")) {
+  const calls: OutboundCall[] = [];
+  const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const request = new Request(input as RequestInfo, init as RequestInit);
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    const recorded = {
+      url: request.url,
+      headers: Object.fromEntries(request.headers),
+      body: new TextDecoder().decode(bytes),
+    };
+    calls.push(recorded);
+    return respond(recorded, calls.length - 1);
+  });
+  return { calls, spy, to: (url: string) => calls.filter((c) => c.url === url) };
+}
+
+/** Waits for queue-driven work; the local queue hands out batches about once a second. */
+export const eventually = <T>(check: () => T | Promise<T>) => vi.waitFor(check, { timeout: 10_000, interval: 50 });
+
+/** Stops publish from reaching the real queue, so a test can drive the consumer itself. */
+export function holdQueue() {
+  return vi.spyOn(env.DELIVERIES, "sendBatch").mockResolvedValue(undefined as never);
+}
+
+/** Runs the delivery consumer on one message, like the queue would, and reports ack/retry. */
+export async function consume(deliveryId: number, queue = "hookrelay-deliveries") {
+  const batch = createMessageBatch<DeliveryMessage>(queue, [
+    { id: `msg-${deliveryId}-${Math.random()}`, timestamp: new Date(), attempts: 1, body: { deliveryId } },
+  ]);
+  const message = batch.messages[0];
+  const retry = message ? vi.spyOn(message, "retry") : undefined;
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env, ctx);
+  const result = await getQueueResult(batch, ctx);
+  return { result, retry, acked: result.explicitAcks.length === 1 };
+}
+
+export async function deliveryRow(id: number) {
+  return env.DB.prepare("SELECT * FROM deliveries WHERE id = ?").bind(id).first<{
+    state: string;
+    attempts: number;
+    failure_reason: string | null;
+    next_attempt_at: number;
+  }>();
+}
+
+export async function createHook(path = "/repos/octo/repo", config: Record<string, unknown> = {}, extra: object = {}) {
+  const { status, body } = await callJson("POST", `${path}/hooks`, {
+    json: { config: { url: "https://receiver.example/hook", content_type: "json", ...config }, ...extra },
+  });
+  if (status !== 201) throw new Error(`hook not created: ${status} ${JSON.stringify(body)}`);
+  return body as { id: number; [key: string]: any };
+}
