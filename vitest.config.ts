@@ -29,6 +29,7 @@ export default defineConfig(async () => {
       include: ["test/worker/**/*.test.ts"],
       setupFiles: ["./test/worker/apply-migrations.ts"],
       restoreMocks: true,
+      testTimeout: 30_000,
     },
   };
 });

@@ -26,7 +26,15 @@ export function applyMigrations({ persistTo, stdio = "inherit" } = {}) {
  * wrangler.toml); `extraArgs` are passed through untouched.
  */
 export function spawnWranglerDev({ port, persistTo, vars = {}, extraArgs = [], stdio = "inherit" }) {
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--test-scheduled", "--show-interactive-dev-session=false"];
+  const args = [
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--test-scheduled",
+    "--show-interactive-dev-session=false",
+  ];
   if (persistTo) args.push("--persist-to", persistTo);
   for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
   args.push(...extraArgs);

@@ -25,8 +25,9 @@ export interface DeliveryMessage {
 export interface Config {
   /**
    * Seconds to wait before each retry; its length is the number of retries.
-   * Default `5,300,1800,7200,18000,36000,36000` (~27 h in all), after Svix: long enough
-   * to ride out a receiver's bad day, short enough that a dead endpoint fails within a day.
+   * Default `5,300,1800,7200,18000,36000,36000,36000` (~37 h, at least 30 h with jitter), after
+   * Svix's schedule stretched past a full day: long enough
+   * to ride out a receiver's bad day, short enough that a dead endpoint fails within two days.
    */
   retrySchedule: number[];
   /** Milliseconds a receiver has to answer. Default 10000, as GitHub waits 10 s. */
@@ -44,7 +45,7 @@ export interface Config {
   allowPrivateTargets: boolean;
 }
 
-const DEFAULT_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
+const DEFAULT_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000, 36000];
 
 function positiveNumber(raw: string | undefined, fallback: number): number {
   const value = Number(raw);

@@ -83,7 +83,10 @@ describe("GitHub hooks through the relay", () => {
     const standard = new Webhook(hookSecret, { format: "raw" });
     expect(() => standard.verify(ping?.body ?? "", ping?.headers as Record<string, string>)).not.toThrow();
     expect(() =>
-      new Webhook("some-other-secret", { format: "raw" }).verify(ping?.body ?? "", ping?.headers as Record<string, string>),
+      new Webhook("some-other-secret", { format: "raw" }).verify(
+        ping?.body ?? "",
+        ping?.headers as Record<string, string>,
+      ),
     ).toThrow();
     expect(hook.config.secret).toBe("********");
   });

@@ -49,7 +49,9 @@ export interface OutboundCall {
  * Replaces outbound fetch with a receiver. `respond` picks each answer; every request
  * the relay sends is recorded in `calls`.
  */
-export function interceptDeliveries(respond: (call: OutboundCall, index: number) => Response | Promise<Response> = () => new Response("ok")) {
+export function interceptDeliveries(
+  respond: (call: OutboundCall, index: number) => Response | Promise<Response> = () => new Response("ok"),
+) {
   const calls: OutboundCall[] = [];
   const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const request = new Request(input as RequestInfo, init as RequestInit);

@@ -30,12 +30,18 @@ describe("creating hooks", () => {
     const ping = receiver.to("https://example.com/defaults")[0];
     expect(ping?.headers["x-github-event"]).toBe("ping");
     const payload = JSON.parse(new URLSearchParams(ping?.body).get("payload") ?? "{}");
-    expect(payload).toMatchObject({ hook_id: body.id, hook: { id: body.id }, repository: { full_name: "octo/hooks-api" } });
+    expect(payload).toMatchObject({
+      hook_id: body.id,
+      hook: { id: body.id },
+      repository: { full_name: "octo/hooks-api" },
+    });
     expect(payload.zen).toEqual(expect.any(String));
   });
 
   it("accepts * and GitHub's event names, and refuses unknown events with 422", async () => {
-    expect((await createHook("/repos/octo/star", { url: "https://example.com/star" }, { events: ["*"] })).events).toEqual(["*"]);
+    expect(
+      (await createHook("/repos/octo/star", { url: "https://example.com/star" }, { events: ["*"] })).events,
+    ).toEqual(["*"]);
     const { status, body } = await callJson("POST", hooksPath, {
       json: { events: ["push", "launch_rockets"], config: { url: "https://example.com/x" } },
     });
@@ -116,9 +122,15 @@ describe("reading, editing and deleting hooks", () => {
   });
 
   it("PATCH config replaces the whole config; PATCH active toggles delivery", async () => {
-    const hook = await createHook("/repos/octo/cfg", { url: "https://example.com/a", secret: "s", content_type: "json" });
+    const hook = await createHook("/repos/octo/cfg", {
+      url: "https://example.com/a",
+      secret: "s",
+      content_type: "json",
+    });
     const path = `/repos/octo/cfg/hooks/${hook.id}`;
-    const { body } = await callJson("PATCH", path, { json: { config: { url: "https://example.com/b" }, active: false } });
+    const { body } = await callJson("PATCH", path, {
+      json: { config: { url: "https://example.com/b" }, active: false },
+    });
     expect(body.config).toEqual({ url: "https://example.com/b", content_type: "form", insecure_ssl: "0" });
     expect(body.active).toBe(false);
   });
