@@ -12,7 +12,7 @@ const router = buildRouter();
 export default {
   fetch: (request, env, ctx) => router.fetch(request, env, ctx),
 
-  async queue(batch, env) {
+  async queue(batch, env, _ctx) {
     // Queue names differ between deployments; the dead-letter queue's ends in "-dead-letters".
     if (batch.queue.endsWith("-dead-letters")) await consumeDeadLetters(batch, env);
     else await consumeDeliveries(batch, env);
