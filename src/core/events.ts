@@ -50,6 +50,11 @@ const FAN_OUT_TO_ONE = `INSERT INTO deliveries (guid, event_id, subscription_id,
 export interface PublishOptions {
   /** Deliver to this one subscription only, whatever its event filter (pings, tests). */
   onlySubscriptionId?: number;
+  /**
+   * Writes that belong to the event and must commit with it (the deployment a `deployment`
+   * event announces, the ref a `push` moves). They run in the same batch, after the event.
+   */
+  alongside?: (eventId: string) => D1PreparedStatement[];
 }
 
 export async function publish(env: Env, event: NewEvent, options: PublishOptions = {}): Promise<Published> {
@@ -79,6 +84,7 @@ export async function publish(env: Env, event: NewEvent, options: PublishOptions
       );
     }
   }
+  if (options.alongside) statements.push(...options.alongside(eventId));
   statements.push(
     options.onlySubscriptionId === undefined
       ? env.DB.prepare(FAN_OUT).bind(eventId, nowMs, createdAt, event.subjectType, event.subject, event.type)

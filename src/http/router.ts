@@ -5,20 +5,40 @@
 import { Router } from "itty-router";
 import { tokenRoutes } from "../admin/tokens";
 import { deliveryRoutes } from "../dialects/github/deliveries";
+import { deploymentRoutes } from "../dialects/github/deployments";
 import { hookRoutes } from "../dialects/github/hooks";
 import { hubRoutes } from "../dialects/github/hub";
 import { ingestRoutes } from "../dialects/github/ingest";
+import { statusRoutes } from "../dialects/github/statuses";
 import { notFound, toGitHubError } from "./errors";
 import type { Args, HttpRouter, IRequest } from "./types";
 
+/**
+ * Clients that ask for a preview media type (`application/vnd.socialgateway.cannonball-preview+json`)
+ * are told which one they got, as GitHub does with X-GitHub-Media-Type. Requests without one work the same.
+ */
+function echoMediaType(response: Response, request: IRequest): Response {
+  const match = /application\/vnd\.([a-z0-9.-]+)\+json/i.exec(request.headers.get("accept") ?? "");
+  if (response instanceof Response && !response.headers.has("x-github-media-type")) {
+    try {
+      response.headers.set("x-github-media-type", `${match?.[1] ?? "github.v3"}; format=json`);
+    } catch {
+      // Immutable headers (a proxied response): leave them be.
+    }
+  }
+  return response;
+}
+
 export function buildRouter(): HttpRouter {
-  const router: HttpRouter = Router<IRequest, Args>({ catch: toGitHubError });
+  const router: HttpRouter = Router<IRequest, Args>({ catch: toGitHubError, finally: [echoMediaType] });
   router.get("/health", () => Response.json({ status: "ok", service: "hookrelay" }));
   tokenRoutes(router);
   hookRoutes(router);
   deliveryRoutes(router);
   hubRoutes(router);
   ingestRoutes(router);
+  deploymentRoutes(router);
+  statusRoutes(router);
   router.all("*", () => {
     throw notFound();
   });

@@ -25,3 +25,19 @@ export function parseJsonColumn<T>(value: string | null, fallback: T): T {
 export function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && /UNIQUE constraint failed/i.test(error.message);
 }
+
+/**
+ * Reserves `count` consecutive ids from a named sequence and returns the first. Used where
+ * a row's id must go into an event payload written in the same transaction as the row.
+ */
+export async function reserveIds(db: D1Database, name: string, count = 1): Promise<number> {
+  const row = await db
+    .prepare(
+      `INSERT INTO sequences (name, value) VALUES (?1, ?2)
+       ON CONFLICT (name) DO UPDATE SET value = value + ?2 RETURNING value`,
+    )
+    .bind(name, count)
+    .first<{ value: number }>();
+  if (!row) throw new Error(`sequence ${name} returned nothing`);
+  return row.value - count + 1;
+}

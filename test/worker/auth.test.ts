@@ -87,7 +87,7 @@ describe("authentication and authorization", () => {
     const ping = await env.DB.prepare("SELECT payload FROM events WHERE type = 'ping' ORDER BY rowid DESC").first<{
       payload: string;
     }>();
-    expect(JSON.parse(ping?.payload ?? "{}").sender).toEqual({ login: "hubot" });
+    expect(JSON.parse(ping?.payload ?? "{}").sender).toMatchObject({ login: "hubot", type: "User" });
   });
 });
 

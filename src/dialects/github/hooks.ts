@@ -20,7 +20,7 @@ import { notFound, validationFailed } from "../../http/errors";
 import { pagedJson, readPage } from "../../http/pagination";
 import { type HttpRouter, type IRequest, noContent, originOf } from "../../http/types";
 import { isGitHubEvent } from "./events";
-import { renderHook, renderHookConfig, renderRepository, zen } from "./render";
+import { renderHook, renderHookConfig, renderRepository, renderUser, zen } from "./render";
 import { numericId, type RepoContext, repoContext } from "./scope";
 
 const EventName = v.pipe(
@@ -72,7 +72,7 @@ export async function pingHook(env: Env, request: IRequest, ctx: RepoContext, ho
     hook_id: hook.id,
     hook: renderHook(hook, ctx.apiBase),
     repository: renderRepository(repository, originOf(request)),
-    sender: { login: ctx.principal.login },
+    sender: renderUser(ctx.principal.login, originOf(request)),
   };
   await publish(
     env,

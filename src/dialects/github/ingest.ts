@@ -6,6 +6,7 @@
  */
 import * as v from "valibot";
 import { publish } from "../../core/events";
+import { refUpdateForPush } from "../../core/refs";
 import { ingestSecret, repositorySubject, setIngestSecret } from "../../core/repositories";
 import { verifyHubSignature } from "../../core/signing";
 import { parseInput, parseJsonText, readBody, readJson } from "../../http/body";
@@ -23,15 +24,15 @@ const IngestSetup = v.object({
 const ingestUrl = (request: Request, owner: string, repo: string) =>
   `${originOf(request)}/ingest/github/${owner}/${repo}`;
 
-/** The payload's JSON text: the raw body, or the `payload` field of a form body. */
-function payloadText(request: Request, body: Uint8Array): string {
+/** The payload's JSON text (the raw body, or a form body's `payload` field) and its parse. */
+function readPayload(request: Request, body: Uint8Array): { text: string; parsed: object } {
   const text = new TextDecoder().decode(body);
   const type = request.headers.get("content-type") ?? "";
   const json = type.includes("application/x-www-form-urlencoded") ? new URLSearchParams(text).get("payload") : text;
   if (json === null) throw badRequest("Form body has no payload field");
   const parsed = parseJsonText(json);
   if (typeof parsed !== "object" || parsed === null) throw badRequest("Payload should be a JSON object");
-  return json;
+  return { text: json, parsed };
 }
 
 export function ingestRoutes(router: HttpRouter): void {
@@ -62,18 +63,23 @@ export function ingestRoutes(router: HttpRouter): void {
       }
       const event = request.headers.get("x-github-event");
       if (!event || !/^[a-z_]+$/.test(event)) throw badRequest("X-GitHub-Event header is missing or invalid");
-      const payload = payloadText(request, body);
+      const payload = readPayload(request, body);
       if (event === "ping") return Response.json({ message: "pong: signature verified, nothing relayed" });
-      const published = await publish(env, {
-        type: event,
-        subjectType: "repository",
-        subject: repositorySubject(owner, repo),
-        source: "github",
-        ...(request.headers.get("x-github-delivery")
-          ? { sourceId: request.headers.get("x-github-delivery") as string }
-          : {}),
-        payload,
-      });
+      const subject = repositorySubject(owner, repo);
+      const sourceId = request.headers.get("x-github-delivery");
+      const published = await publish(
+        env,
+        {
+          type: event,
+          subjectType: "repository",
+          subject,
+          source: "github",
+          ...(sourceId ? { sourceId } : {}),
+          payload: payload.text,
+        },
+        // A push moves its branch or tag; that write commits with the event.
+        event === "push" ? { alongside: (eventId) => refUpdateForPush(env, subject, payload.parsed, eventId) } : {},
+      );
       if (published.duplicate) {
         return Response.json({ message: "Already received: this X-GitHub-Delivery was relayed before" });
       }

@@ -1,6 +1,7 @@
 import { authenticate } from "../../core/auth";
+import type { RepoScope } from "../../core/deployments";
 import { type Access, authorizeOwner, type Principal } from "../../core/policy";
-import { repositorySubject } from "../../core/repositories";
+import { ensureRepository, repositorySubject } from "../../core/repositories";
 import type { SubjectScope } from "../../core/subscriptions";
 import type { Env } from "../../env";
 import { notFound } from "../../http/errors";
@@ -27,6 +28,16 @@ export async function repoContext(request: IRequest, env: Env, access: Access): 
     repo,
     scope: { dialect: "github", subjectType: "repository", subject: repositorySubject(owner, repo) },
     apiBase: `${originOf(request)}/repos/${owner}/${repo}`,
+  };
+}
+
+/** The core's view of the repository: its stable id and the URLs objects are rendered with. */
+export async function repoScope(env: Env, ctx: RepoContext): Promise<RepoScope> {
+  return {
+    subject: ctx.scope.subject,
+    repository: await ensureRepository(env, ctx.owner, ctx.repo),
+    urls: { apiBase: ctx.apiBase, origin: new URL(ctx.apiBase).origin },
+    login: ctx.principal.login,
   };
 }
 
