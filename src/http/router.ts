@@ -22,6 +22,8 @@ function echoMediaType(response: Response, request: IRequest): Response {
   if (response instanceof Response && !response.headers.has("x-github-media-type")) {
     try {
       response.headers.set("x-github-media-type", `${match?.[1] ?? "github.v3"}; format=json`);
+      // Clients log it (Octokit does), and it ties a report to the relay's own logs.
+      response.headers.set("x-github-request-id", request.headers.get("cf-ray") ?? crypto.randomUUID());
     } catch {
       // Immutable headers (a proxied response): leave them be.
     }

@@ -51,7 +51,7 @@ export function renderUser(login: string, origin: string) {
     login,
     id: userId(login),
     node_id: btoa(`04:User${userId(login)}`),
-    avatar_url: "",
+    avatar_url: `https://github.com/${login}.png`,
     gravatar_id: "",
     url,
     html_url: `https://github.com/${login}`,
