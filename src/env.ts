@@ -5,6 +5,8 @@ export interface Env {
   DELIVERIES: Queue<DeliveryMessage>;
   /** Producer for deliveries that exhausted their retries. */
   DEAD_LETTERS: Queue<DeliveryMessage>;
+  /** One Durable Object per app: serialises its auto builds (src/objects/app-builds.ts). */
+  APP_BUILDS: DurableObjectNamespace<import("./objects/app-builds").AppBuilds>;
 
   /** Secret. Bootstrap credential: acts as an admin on every endpoint and mints API tokens. */
   ADMIN_TOKEN?: string;
@@ -15,6 +17,8 @@ export interface Env {
   DELIVERY_TIMEOUT_MS?: string;
   SWEEP_STALE_AFTER_SECONDS?: string;
   ALLOW_PRIVATE_TARGETS?: string;
+  GITHUB_API_URL?: string;
+  AUTO_BUILD_CHECK_TIMEOUT_SECONDS?: string;
 }
 
 /** The one message shape on both queues: the delivery row carries everything else. */
@@ -43,6 +47,11 @@ export interface Config {
    * that posts anywhere it is told is an SSRF tool. Local development turns it on.
    */
   allowPrivateTargets: boolean;
+  /**
+   * Seconds an auto build with `status_check` waits for a commit's checks before it gives
+   * up on that commit. Default 3600: CI that has not finished in an hour is stuck.
+   */
+  autoBuildCheckTimeoutSeconds: number;
 }
 
 const DEFAULT_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000, 36000];
@@ -69,6 +78,7 @@ export function config(env: Env): Config {
       deliveryTimeoutMs: positiveNumber(env.DELIVERY_TIMEOUT_MS, 10_000),
       sweepStaleAfterSeconds: positiveNumber(env.SWEEP_STALE_AFTER_SECONDS, 600),
       allowPrivateTargets: env.ALLOW_PRIVATE_TARGETS === "true",
+      autoBuildCheckTimeoutSeconds: positiveNumber(env.AUTO_BUILD_CHECK_TIMEOUT_SECONDS, 3600),
     };
     configs.set(env, parsed);
   }

@@ -7,6 +7,8 @@ import { buildRouter } from "./http/router";
 import { consumeDeadLetters, consumeDeliveries } from "./queue/consumer";
 import { sweep } from "./queue/sweep";
 
+export { AppBuilds } from "./objects/app-builds";
+
 const router = buildRouter();
 
 export default {

@@ -40,6 +40,15 @@ export function toGitHubError(error: unknown): Response {
   return Response.json(body, { status: apiError.status, headers: apiError.headers });
 }
 
+/** Akkeris' error body: `{code, message}`, as its controller answers. */
+export function toAkkerisError(error: unknown): Response {
+  const apiError = asApiError(error);
+  const message = apiError.errors?.length
+    ? `${apiError.message}: ${apiError.errors.map((e) => e.message ?? e.field).join("; ")}`
+    : apiError.message;
+  return Response.json({ code: apiError.status, message }, { status: apiError.status, headers: apiError.headers });
+}
+
 /** Anything that is not an ApiError is our fault: log it, answer 500, reveal nothing. */
 export function asApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;

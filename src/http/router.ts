@@ -4,13 +4,17 @@
  */
 import { Router } from "itty-router";
 import { tokenRoutes } from "../admin/tokens";
+import { appRoutes } from "../dialects/akkeris/apps";
+import { autoBuildRoutes } from "../dialects/akkeris/auto-builds";
+import { buildRoutes } from "../dialects/akkeris/builds";
+import { callbackRoutes } from "../dialects/akkeris/callback";
 import { deliveryRoutes } from "../dialects/github/deliveries";
 import { deploymentRoutes } from "../dialects/github/deployments";
 import { hookRoutes } from "../dialects/github/hooks";
 import { hubRoutes } from "../dialects/github/hub";
 import { ingestRoutes } from "../dialects/github/ingest";
 import { statusRoutes } from "../dialects/github/statuses";
-import { notFound, toGitHubError } from "./errors";
+import { ApiError, notFound, toAkkerisError, toGitHubError } from "./errors";
 import type { Args, HttpRouter, IRequest } from "./types";
 
 /**
@@ -31,9 +35,24 @@ function echoMediaType(response: Response, request: IRequest): Response {
   return response;
 }
 
+/** Akkeris' dialect: /apps and everything under it, with Akkeris' `{code, message}` errors. */
+function akkerisRouter(): HttpRouter {
+  const router: HttpRouter = Router<IRequest, Args>({ catch: toAkkerisError });
+  callbackRoutes(router);
+  autoBuildRoutes(router);
+  buildRoutes(router);
+  appRoutes(router);
+  router.all("*", () => {
+    throw new ApiError(404, "Not Found");
+  });
+  return router;
+}
+
 export function buildRouter(): HttpRouter {
   const router: HttpRouter = Router<IRequest, Args>({ catch: toGitHubError, finally: [echoMediaType] });
   router.get("/health", () => Response.json({ status: "ok", service: "hookrelay" }));
+  const akkeris = akkerisRouter();
+  router.all("/apps", akkeris.fetch).all("/apps/*", akkeris.fetch);
   tokenRoutes(router);
   hookRoutes(router);
   deliveryRoutes(router);

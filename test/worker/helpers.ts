@@ -104,3 +104,51 @@ export async function createHook(path = "/repos/octo/repo", config: Record<strin
   if (status !== 201) throw new Error(`hook not created: ${status} ${JSON.stringify(body)}`);
   return body as { id: number; [key: string]: any };
 }
+
+export interface FakeGitHubHook {
+  id: number;
+  repo: string;
+  token: string;
+  body: {
+    name: string;
+    active: boolean;
+    events: string[];
+    config: { url: string; content_type: string; secret: string };
+  };
+}
+
+/**
+ * A fake GitHub API at https://api.github.com (the relay's default GITHUB_API_URL): it
+ * keeps the hooks registered on it and answers as GitHub does. `refuse` makes the next
+ * hook creation fail with a status, as GitHub would for a bad token or repository.
+ */
+export function fakeGitHub() {
+  const hooks: FakeGitHubHook[] = [];
+  const deleted: { repo: string; id: number; token: string }[] = [];
+  const state = { refuse: 0 as number, nextId: 1000 };
+  const receiver = interceptDeliveries(async (call) => {
+    const url = new URL(call.url);
+    if (url.origin !== "https://api.github.com") return new Response("ok");
+    const token = call.headers.authorization?.replace(/^token /, "") ?? "";
+    const match = /^\/repos\/([^/]+\/[^/]+)\/hooks(?:\/(\d+))?$/.exec(url.pathname);
+    if (!match) return Response.json({ message: "Not Found" }, { status: 404 });
+    if (state.refuse) {
+      const status = state.refuse;
+      state.refuse = 0;
+      const message = status === 422 ? "Validation Failed" : status === 401 ? "Bad credentials" : "Not Found";
+      const errors =
+        status === 422
+          ? [{ resource: "Hook", code: "custom", message: "Hook already exists on this repository" }]
+          : undefined;
+      return Response.json({ message, errors }, { status });
+    }
+    if (match[2]) {
+      deleted.push({ repo: match[1] as string, id: Number(match[2]), token });
+      return new Response(null, { status: 204 });
+    }
+    const hook = { id: state.nextId++, repo: match[1] as string, token, body: JSON.parse(call.body) };
+    hooks.push(hook);
+    return Response.json({ id: hook.id, ...hook.body }, { status: 201 });
+  });
+  return { hooks, deleted, state, receiver };
+}

@@ -25,7 +25,7 @@ const ingestUrl = (request: Request, owner: string, repo: string) =>
   `${originOf(request)}/ingest/github/${owner}/${repo}`;
 
 /** The payload's JSON text (the raw body, or a form body's `payload` field) and its parse. */
-function readPayload(request: Request, body: Uint8Array): { text: string; parsed: object } {
+export function readPayload(request: Request, body: Uint8Array): { text: string; parsed: object } {
   const text = new TextDecoder().decode(body);
   const type = request.headers.get("content-type") ?? "";
   const json = type.includes("application/x-www-form-urlencoded") ? new URLSearchParams(text).get("payload") : text;

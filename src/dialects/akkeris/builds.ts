@@ -1,0 +1,47 @@
+/** Builds of an app: listed and read from its Durable Object, and reported on by the builder. */
+import * as v from "valibot";
+import { getAutoBuild } from "../../core/apps";
+import type { Env } from "../../env";
+import { parseInput, readJson } from "../../http/body";
+import { ApiError } from "../../http/errors";
+import { type HttpRouter, originOf } from "../../http/types";
+import { appFor } from "./apps";
+import { appContext } from "./callback";
+import { renderBuild } from "./render";
+
+const BuildReport = v.object({
+  status: v.picklist(["building", "succeeded", "failed"], "status must be building, succeeded or failed"),
+  image: v.optional(v.pipe(v.string(), v.minLength(1, "image must not be empty"))),
+  reason: v.optional(v.string()),
+});
+
+const buildNotFound = () => new ApiError(404, "The specified build was not found.");
+const buildsOf = (env: Env, appId: string) => env.APP_BUILDS.get(env.APP_BUILDS.idFromName(appId));
+
+export function buildRoutes(router: HttpRouter): void {
+  router
+    .get("/apps/:app/builds", async (request, env) => {
+      const { app } = await appFor(request, env, "read");
+      const builds = await buildsOf(env, app.id).listBuilds();
+      return Response.json(builds.map((build) => renderBuild(build, app)));
+    })
+    .get("/apps/:app/builds/:id", async (request, env) => {
+      const { app } = await appFor(request, env, "read");
+      const build = await buildsOf(env, app.id).getBuild(request.params.id ?? "");
+      if (!build) throw buildNotFound();
+      return Response.json(renderBuild(build, app));
+    })
+    .patch("/apps/:app/builds/:id", async (request, env) => {
+      const { app } = await appFor(request, env, "write");
+      const input = parseInput(BuildReport, await readJson(request), "Build");
+      const autoBuild = await getAutoBuild(env, app.id);
+      const result = await buildsOf(env, app.id).report(
+        appContext(app, autoBuild, originOf(request)),
+        request.params.id ?? "",
+        input,
+      );
+      if (result.kind === "not_found") throw buildNotFound();
+      if (result.kind === "conflict") throw new ApiError(409, result.message);
+      return Response.json(renderBuild(result.build, app));
+    });
+}
