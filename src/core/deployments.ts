@@ -14,7 +14,7 @@ import type { Env } from "../env";
 import { ApiError, validationFailed } from "../http/errors";
 import { isUniqueViolation, nowIso, reserveIds } from "../storage/db";
 import { latestStatuses } from "./commit-statuses";
-import { publish } from "./events";
+import { type NewEvent, publish, publishAll } from "./events";
 import { resolveRef } from "./refs";
 import type { RepositoryRef } from "./repositories";
 
@@ -61,6 +61,13 @@ export interface DeploymentStatusRow {
 
 /** A repeated Idempotency-Key within this window returns the original deployment. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+/** Deployment states that finish a job, and the Alauda event each one publishes. */
+const JOB_EVENTS: Partial<Record<DeploymentState, "job:succeed" | "job:fail">> = {
+  success: "job:succeed",
+  failure: "job:fail",
+  error: "job:fail",
+};
 
 /** Deployments whose latest status is one of these are live, and GitHub will not delete them. */
 const ACTIVE_STATES: ReadonlySet<string> = new Set(["success", "in_progress", "queued", "pending"]);
@@ -323,8 +330,7 @@ export async function createDeploymentStatus(
     repository: renderRepository(scope.repository, scope.urls.origin),
     sender: renderUser(scope.login, scope.urls.origin),
   };
-  await publish(
-    env,
+  const events: NewEvent[] = [
     {
       type: "deployment_status",
       subjectType: "repository",
@@ -332,32 +338,56 @@ export async function createDeploymentStatus(
       source: "hookrelay",
       payload: JSON.stringify(event),
     },
-    {
-      alongside: () => [
-        env.DB.prepare(INSERT_STATUS).bind(...Object.values(status)),
-        env.DB.prepare("UPDATE deployments SET environment = ?, updated_at = ? WHERE id = ?").bind(
+  ];
+  // A deployment is also a job (Alauda's subject): finishing it is job:succeed or job:fail.
+  const jobEvent = JOB_EVENTS[input.state];
+  if (jobEvent) {
+    events.push({
+      type: jobEvent,
+      subjectType: "job",
+      subject: String(deploymentId),
+      source: "hookrelay",
+      payload: JSON.stringify({
+        event: jobEvent,
+        subject_type: "job",
+        subject: String(deploymentId),
+        job: {
+          id: String(deploymentId),
+          state: input.state,
+          description: input.description,
+          target_url: input.targetUrl,
+        },
+        deployment: event.deployment,
+        deployment_status: event.deployment_status,
+        repository: { full_name: scope.repository.fullName },
+      }),
+    });
+  }
+  await publishAll(env, events, {
+    alongside: () => [
+      env.DB.prepare(INSERT_STATUS).bind(...Object.values(status)),
+      env.DB.prepare("UPDATE deployments SET environment = ?, updated_at = ? WHERE id = ?").bind(
+        environment,
+        now,
+        deploymentId,
+      ),
+      ...superseded.map((id, index) =>
+        env.DB.prepare(INSERT_STATUS).bind(
+          firstId + 1 + index,
+          id,
+          "inactive",
+          `Superseded by deployment ${deploymentId}`,
           environment,
+          "",
+          "",
+          "",
+          scope.login,
           now,
-          deploymentId,
+          now,
         ),
-        ...superseded.map((id, index) =>
-          env.DB.prepare(INSERT_STATUS).bind(
-            firstId + 1 + index,
-            id,
-            "inactive",
-            `Superseded by deployment ${deploymentId}`,
-            environment,
-            "",
-            "",
-            "",
-            scope.login,
-            now,
-            now,
-          ),
-        ),
-      ],
-    },
-  );
+      ),
+    ],
+  });
   return { status, deployment };
 }
 
@@ -388,4 +418,17 @@ export async function getDeploymentStatus(
   return env.DB.prepare("SELECT * FROM deployment_statuses WHERE id = ? AND deployment_id = ?")
     .bind(statusId, deploymentId)
     .first<DeploymentStatusRow>();
+}
+
+/** A deployment found by id alone, with its latest status: what Flightcontrol's polling shows. */
+export async function deploymentWithState(
+  env: Env,
+  id: number,
+): Promise<(DeploymentRow & { latest_state: DeploymentState | null }) | null> {
+  return env.DB.prepare(
+    `SELECT d.*, (SELECT state FROM deployment_statuses s WHERE s.deployment_id = d.id ORDER BY s.id DESC LIMIT 1)
+       AS latest_state FROM deployments d WHERE d.id = ?`,
+  )
+    .bind(id)
+    .first();
 }

@@ -58,43 +58,65 @@ export interface PublishOptions {
 }
 
 export async function publish(env: Env, event: NewEvent, options: PublishOptions = {}): Promise<Published> {
-  const eventId = crypto.randomUUID();
+  const [published] = await publishAll(env, [event], options);
+  return published as Published;
+}
+
+/**
+ * Publishes several events in one transaction: a deployment status is both a
+ * `deployment_status` on its repository and a `job:succeed` on its job, and neither may
+ * exist without the other. `alongside` receives the first event's id.
+ */
+export async function publishAll(env: Env, events: NewEvent[], options: PublishOptions = {}): Promise<Published[]> {
   const createdAt = nowIso();
   const nowMs = Date.now();
-  const split = event.payload.length > PAYLOAD_PART_CHARS;
-  const statements = [
-    env.DB.prepare(INSERT_EVENT).bind(
-      eventId,
-      event.type,
-      event.subjectType,
-      event.subject,
-      event.source,
-      event.sourceId ?? eventId,
-      split ? null : event.payload,
-      createdAt,
-    ),
-  ];
-  if (split) {
-    for (let part = 0; part * PAYLOAD_PART_CHARS < event.payload.length; part++) {
-      const data = event.payload.slice(part * PAYLOAD_PART_CHARS, (part + 1) * PAYLOAD_PART_CHARS);
-      statements.push(
-        env.DB.prepare(
-          "INSERT INTO event_payload_parts (event_id, part, data) SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM events WHERE id = ?1)",
-        ).bind(eventId, part, data),
-      );
+  const statements: D1PreparedStatement[] = [];
+  const plan = events.map((event) => ({ event, eventId: crypto.randomUUID(), insertAt: 0, fanOutAt: 0 }));
+  plan.forEach((entry, index) => {
+    const { event, eventId } = entry;
+    const split = event.payload.length > PAYLOAD_PART_CHARS;
+    entry.insertAt = statements.length;
+    statements.push(
+      env.DB.prepare(INSERT_EVENT).bind(
+        eventId,
+        event.type,
+        event.subjectType,
+        event.subject,
+        event.source,
+        event.sourceId ?? eventId,
+        split ? null : event.payload,
+        createdAt,
+      ),
+    );
+    if (split) {
+      for (let part = 0; part * PAYLOAD_PART_CHARS < event.payload.length; part++) {
+        const data = event.payload.slice(part * PAYLOAD_PART_CHARS, (part + 1) * PAYLOAD_PART_CHARS);
+        statements.push(
+          env.DB.prepare(
+            "INSERT INTO event_payload_parts (event_id, part, data) SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM events WHERE id = ?1)",
+          ).bind(eventId, part, data),
+        );
+      }
     }
-  }
-  if (options.alongside) statements.push(...options.alongside(eventId));
-  statements.push(
-    options.onlySubscriptionId === undefined
-      ? env.DB.prepare(FAN_OUT).bind(eventId, nowMs, createdAt, event.subjectType, event.subject, event.type)
-      : env.DB.prepare(FAN_OUT_TO_ONE).bind(eventId, nowMs, createdAt, options.onlySubscriptionId),
-  );
+    if (index === 0 && options.alongside) statements.push(...options.alongside(eventId));
+    entry.fanOutAt = statements.length;
+    statements.push(
+      options.onlySubscriptionId === undefined
+        ? env.DB.prepare(FAN_OUT).bind(eventId, nowMs, createdAt, event.subjectType, event.subject, event.type)
+        : env.DB.prepare(FAN_OUT_TO_ONE).bind(eventId, nowMs, createdAt, options.onlySubscriptionId),
+    );
+  });
   const results = await env.DB.batch<{ id: number }>(statements);
-  const duplicate = (results[0]?.meta.changes ?? 0) === 0;
-  const deliveryIds = (results[results.length - 1]?.results ?? []).map((row) => row.id);
-  await enqueueDeliveries(env, deliveryIds);
-  return { eventId, duplicate, deliveryIds };
+  const published = plan.map(({ eventId, insertAt, fanOutAt }) => ({
+    eventId,
+    duplicate: (results[insertAt]?.meta.changes ?? 0) === 0,
+    deliveryIds: (results[fanOutAt]?.results ?? []).map((row) => row.id),
+  }));
+  await enqueueDeliveries(
+    env,
+    published.flatMap((p) => p.deliveryIds),
+  );
+  return published;
 }
 
 /** The payload's JSON text, reassembled from its parts when it was split. */

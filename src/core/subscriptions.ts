@@ -154,6 +154,14 @@ export async function getSubscription(env: Env, scope: SubjectScope, id: number)
   return row ? toSubscription(row) : null;
 }
 
+/** One subscription of a dialect by id alone, for APIs whose paths carry no subject. */
+export async function getSubscriptionById(env: Env, dialect: Dialect, id: number): Promise<Subscription | null> {
+  const row = await env.DB.prepare("SELECT * FROM subscriptions WHERE id = ? AND dialect = ?")
+    .bind(id, dialect)
+    .first<SubscriptionRow>();
+  return row ? toSubscription(row) : null;
+}
+
 export async function findSubscriptionByUrl(env: Env, scope: SubjectScope, url: string): Promise<Subscription | null> {
   const row = await env.DB.prepare(
     "SELECT * FROM subscriptions WHERE dialect = ? AND subject_type = ? AND subject = ? AND url = ?",
@@ -168,13 +176,19 @@ export async function listSubscriptions(
   scope: Partial<SubjectScope> & { dialect: Dialect },
   page: { limit: number; offset: number },
 ): Promise<{ items: Subscription[]; total: number }> {
-  const clauses = ["dialect = ?1"];
-  if (scope.subjectType !== undefined) clauses.push("subject_type = ?2");
-  if (scope.subject !== undefined) clauses.push("subject = ?3");
+  const clauses = ["dialect = ?"];
+  const params: unknown[] = [scope.dialect];
+  if (scope.subjectType !== undefined) {
+    clauses.push("subject_type = ?");
+    params.push(scope.subjectType);
+  }
+  if (scope.subject !== undefined) {
+    clauses.push("subject = ?");
+    params.push(scope.subject);
+  }
   const where = clauses.join(" AND ");
-  const params = [scope.dialect, scope.subjectType ?? null, scope.subject ?? null];
   const [rows, count] = await env.DB.batch([
-    env.DB.prepare(`SELECT * FROM subscriptions WHERE ${where} ORDER BY id LIMIT ?4 OFFSET ?5`).bind(
+    env.DB.prepare(`SELECT * FROM subscriptions WHERE ${where} ORDER BY id LIMIT ? OFFSET ?`).bind(
       ...params,
       page.limit,
       page.offset,

@@ -8,13 +8,16 @@ import { appRoutes } from "../dialects/akkeris/apps";
 import { autoBuildRoutes } from "../dialects/akkeris/auto-builds";
 import { buildRoutes } from "../dialects/akkeris/builds";
 import { callbackRoutes } from "../dialects/akkeris/callback";
+import { alaudaRoutes } from "../dialects/alauda/hooks";
+import { deployHookRoutes } from "../dialects/flightcontrol/deploy-hooks";
+import { environmentRoutes } from "../dialects/flightcontrol/environments";
 import { deliveryRoutes } from "../dialects/github/deliveries";
 import { deploymentRoutes } from "../dialects/github/deployments";
 import { hookRoutes } from "../dialects/github/hooks";
 import { hubRoutes } from "../dialects/github/hub";
 import { ingestRoutes } from "../dialects/github/ingest";
 import { statusRoutes } from "../dialects/github/statuses";
-import { ApiError, notFound, toAkkerisError, toGitHubError } from "./errors";
+import { ApiError, notFound, toAkkerisError, toAlaudaError, toFlightcontrolError, toGitHubError } from "./errors";
 import type { Args, HttpRouter, IRequest } from "./types";
 
 /**
@@ -48,11 +51,34 @@ function akkerisRouter(): HttpRouter {
   return router;
 }
 
+/** Flightcontrol's dialect: /api, with `{"success": "false", "error"}` errors. */
+function flightcontrolRouter(): HttpRouter {
+  const router: HttpRouter = Router<IRequest, Args>({ catch: toFlightcontrolError });
+  deployHookRoutes(router);
+  environmentRoutes(router);
+  router.all("*", () => {
+    throw new ApiError(404, "Not Found");
+  });
+  return router;
+}
+
+/** Alauda's dialect: /v1, with `{"errors": [...]}` errors. */
+function alaudaRouter(): HttpRouter {
+  const router: HttpRouter = Router<IRequest, Args>({ catch: toAlaudaError });
+  alaudaRoutes(router);
+  router.all("*", () => {
+    throw new ApiError(404, "Not Found");
+  });
+  return router;
+}
+
 export function buildRouter(): HttpRouter {
   const router: HttpRouter = Router<IRequest, Args>({ catch: toGitHubError, finally: [echoMediaType] });
   router.get("/health", () => Response.json({ status: "ok", service: "hookrelay" }));
   const akkeris = akkerisRouter();
   router.all("/apps", akkeris.fetch).all("/apps/*", akkeris.fetch);
+  router.all("/api/*", flightcontrolRouter().fetch);
+  router.all("/v1/*", alaudaRouter().fetch);
   tokenRoutes(router);
   hookRoutes(router);
   deliveryRoutes(router);

@@ -1,0 +1,123 @@
+/** Environments and their deploy hooks: the management side of deploy-hook URLs (token required). */
+import * as v from "valibot";
+import { authenticate } from "../../core/auth";
+import {
+  createDeployHook,
+  createEnvironment,
+  deleteDeployHook,
+  deleteEnvironment,
+  type Environment,
+  environmentId,
+  findEnvironment,
+  listDeployHooks,
+  listEnvironments,
+} from "../../core/environments";
+import { type Access, authorizeOwner, type Principal } from "../../core/policy";
+import type { Env } from "../../env";
+import { parseInput, readJson } from "../../http/body";
+import { ApiError } from "../../http/errors";
+import { type HttpRouter, type IRequest, noContent, originOf } from "../../http/types";
+import { numericId } from "../github/scope";
+
+const NewEnvironment = v.object({
+  name: v.pipe(v.string("name is required"), v.minLength(1, "name is required"), v.maxLength(64)),
+  repo: v.pipe(v.string("repo is required"), v.regex(/^[A-Za-z0-9-_.]+\/[A-Za-z0-9-_.]+$/, "repo must be owner/repo")),
+  branch: v.optional(v.pipe(v.string(), v.minLength(1, "branch must not be empty")), "main"),
+  preview: v.optional(v.boolean("preview must be true or false"), false),
+});
+
+const NewDeployHook = v.object({
+  name: v.pipe(v.string("name is required"), v.minLength(1, "name is required"), v.maxLength(100)),
+});
+
+export const environmentNotFound = () => new ApiError(404, "Environment not found");
+
+const ownerOf = (environment: Environment) => environment.repo.split("/")[0] ?? "";
+
+export function renderEnvironment(environment: Environment) {
+  return {
+    id: environmentId(environment),
+    name: environment.name,
+    repo: environment.repo,
+    branch: environment.branch,
+    preview: environment.preview_key !== null,
+    createdAt: environment.created_at,
+    updatedAt: environment.updated_at,
+  };
+}
+
+export function hookUrl(origin: string, environment: Environment, secret: string): string {
+  const base = `${origin}/api/deploy-hook/${environmentId(environment)}/${secret}`;
+  return environment.preview_key ? `${base}/{prNumber}/{commitSha}` : base;
+}
+
+async function environmentFor(
+  request: IRequest,
+  env: Env,
+  access: Access,
+): Promise<{ environment: Environment; principal: Principal }> {
+  const principal = await authenticate(request, env);
+  const environment = await findEnvironment(env, request.params.envId ?? "");
+  if (!environment) throw environmentNotFound();
+  authorizeOwner(principal, ownerOf(environment), access);
+  return { environment, principal };
+}
+
+export function environmentRoutes(router: HttpRouter): void {
+  router
+    .post("/api/environments", async (request, env) => {
+      const principal = await authenticate(request, env);
+      const input = parseInput(NewEnvironment, await readJson(request), "Environment");
+      authorizeOwner(principal, input.repo.split("/")[0] ?? "", "write");
+      const environment = await createEnvironment(env, { ...input, createdBy: principal.login });
+      return Response.json(renderEnvironment(environment), { status: 201 });
+    })
+    .get("/api/environments", async (request, env) => {
+      const principal = await authenticate(request, env);
+      const visible = (await listEnvironments(env)).filter(
+        (e) => !principal.owners || principal.owners.includes(ownerOf(e).toLowerCase()),
+      );
+      return Response.json(visible.map(renderEnvironment));
+    })
+    .get("/api/environments/:envId", async (request, env) => {
+      const { environment } = await environmentFor(request, env, "read");
+      return Response.json(renderEnvironment(environment));
+    })
+    .delete("/api/environments/:envId", async (request, env) => {
+      const { environment } = await environmentFor(request, env, "write");
+      await deleteEnvironment(env, environment.id);
+      return noContent();
+    })
+    .post("/api/environments/:envId/deploy-hooks", async (request, env) => {
+      const { environment, principal } = await environmentFor(request, env, "write");
+      const input = parseInput(NewDeployHook, await readJson(request), "DeployHook");
+      const { hook, secret } = await createDeployHook(env, environment, {
+        name: input.name,
+        createdBy: principal.login,
+      });
+      // The URL holds the secret: this is the only time it is shown.
+      return Response.json(
+        {
+          id: hook.id,
+          name: hook.name,
+          url: hookUrl(originOf(request), environment, secret),
+          createdAt: hook.created_at,
+        },
+        { status: 201 },
+      );
+    })
+    .get("/api/environments/:envId/deploy-hooks", async (request, env) => {
+      const { environment } = await environmentFor(request, env, "read");
+      const hooks = await listDeployHooks(env, environment.id);
+      return Response.json(
+        hooks.map((h) => ({ id: h.id, name: h.name, createdAt: h.created_at, createdBy: h.created_by })),
+      );
+    })
+    .delete("/api/environments/:envId/deploy-hooks/:id", async (request, env) => {
+      const { environment } = await environmentFor(request, env, "write");
+      if (!(await deleteDeployHook(env, environment.id, numericId(request.params.id)))) {
+        throw new ApiError(404, "Deploy hook not found");
+      }
+      return noContent();
+    });
+}
