@@ -58,33 +58,10 @@ interface ClaimRow {
   repository_id: number | null;
 }
 
-/**
- * Takes a lease on a pending delivery that is due, so two consumers holding duplicate
- * messages never send it twice at once. Returns null when there is nothing to do: it
- * already succeeded or failed, another consumer holds it, or it is not due yet (a stale
- * duplicate message; the delivery's own scheduled message will come).
- */
-export async function claimDelivery(env: Env, id: number, leaseMs: number): Promise<ClaimedDelivery | null> {
-  const now = Date.now();
-  const [claim, load] = await env.DB.batch([
-    env.DB.prepare(
-      `UPDATE deliveries SET lease_until = ?1
-       WHERE id = ?2 AND state = 'pending' AND lease_until < ?3 AND next_attempt_at <= ?4 RETURNING id`,
-    ).bind(now + leaseMs, id, now, now + 5_000),
-    env.DB.prepare(
-      `SELECT d.id, d.guid, d.event_id, e.type AS event_type, e.payload, d.attempts,
-              s.id AS subscription_id, s.dialect, s.url, s.content_type, s.secret, s.active,
-              r.id AS repository_id
-       FROM deliveries d
-       JOIN events e ON e.id = d.event_id
-       JOIN subscriptions s ON s.id = d.subscription_id
-       LEFT JOIN repositories r ON s.subject_type = 'repository' AND r.full_name = s.subject
-       WHERE d.id = ?1`,
-    ).bind(id),
-  ]);
-  if (!claim?.results.length) return null;
-  const row = load?.results[0] as ClaimRow | undefined;
-  if (!row) return null;
+/** D1 binds at most 100 parameters per statement; claims go in chunks below that. */
+const CLAIM_CHUNK = 90;
+
+function toClaimed(row: ClaimRow): ClaimedDelivery {
   return {
     id: row.id,
     guid: row.guid,
@@ -100,6 +77,44 @@ export async function claimDelivery(env: Env, id: number, leaseMs: number): Prom
     active: row.active === 1,
     repositoryId: row.repository_id,
   };
+}
+
+/**
+ * Takes a lease on the pending, due deliveries among `ids`, so two consumers holding
+ * duplicate messages never send one twice at once, and loads what sending needs, all in
+ * one D1 batch. Deliveries missing from the result need nothing: they already succeeded or
+ * failed, another consumer holds them, or they are not due yet (a stale duplicate message;
+ * the delivery's own scheduled message will come).
+ */
+export async function claimDeliveries(env: Env, ids: number[], leaseMs: number): Promise<Map<number, ClaimedDelivery>> {
+  const claimed = new Map<number, ClaimedDelivery>();
+  const unique = [...new Set(ids)];
+  for (let start = 0; start < unique.length; start += CLAIM_CHUNK) {
+    const chunk = unique.slice(start, start + CLAIM_CHUNK);
+    const now = Date.now();
+    const list = chunk.map(() => "?").join(", ");
+    const [claim, load] = await env.DB.batch([
+      env.DB.prepare(
+        `UPDATE deliveries SET lease_until = ?
+         WHERE id IN (${list}) AND state = 'pending' AND lease_until < ? AND next_attempt_at <= ? RETURNING id`,
+      ).bind(now + leaseMs, ...chunk, now, now + 5_000),
+      env.DB.prepare(
+        `SELECT d.id, d.guid, d.event_id, e.type AS event_type, e.payload, d.attempts,
+                s.id AS subscription_id, s.dialect, s.url, s.content_type, s.secret, s.active,
+                r.id AS repository_id
+         FROM deliveries d
+         JOIN events e ON e.id = d.event_id
+         JOIN subscriptions s ON s.id = d.subscription_id
+         LEFT JOIN repositories r ON s.subject_type = 'repository' AND r.full_name = s.subject
+         WHERE d.id IN (${list})`,
+      ).bind(...chunk),
+    ]);
+    const won = new Set((claim?.results as { id: number }[]).map((row) => row.id));
+    for (const row of (load?.results ?? []) as ClaimRow[]) {
+      if (won.has(row.id)) claimed.set(row.id, toClaimed(row));
+    }
+  }
+  return claimed;
 }
 
 export interface AttemptRecord {
@@ -121,10 +136,21 @@ export type DeliveryOutcome =
   | { state: "pending"; nextAttemptAt: number }
   | { state: "failed"; reason: string; deactivate: boolean };
 
-/** Writes an attempt, the delivery's new state and the hook's last response, in one transaction. */
-export async function recordAttempt(env: Env, record: AttemptRecord, outcome: DeliveryOutcome): Promise<void> {
+/**
+ * Writes attempts, each delivery's new state and each hook's last response, in one
+ * transaction for the whole batch of messages.
+ */
+export async function recordAttempts(
+  env: Env,
+  entries: { record: AttemptRecord; outcome: DeliveryOutcome }[],
+): Promise<void> {
+  if (entries.length === 0) return;
+  await env.DB.batch(entries.flatMap(({ record, outcome }) => attemptStatements(env, record, outcome)));
+}
+
+function attemptStatements(env: Env, record: AttemptRecord, outcome: DeliveryOutcome): D1PreparedStatement[] {
   const finished = outcome.state === "pending" ? null : record.deliveredAt;
-  const statements = [
+  return [
     env.DB.prepare(
       `INSERT INTO delivery_attempts (delivery_id, subscription_id, attempt, delivered_at, duration_ms,
          succeeded, status_code, status, request_headers, response_headers, response_body)
@@ -164,7 +190,6 @@ export async function recordAttempt(env: Env, record: AttemptRecord, outcome: De
       record.subscriptionId,
     ),
   ];
-  await env.DB.batch(statements);
 }
 
 /** Ends a delivery without an attempt (its subscription was disabled meanwhile). */

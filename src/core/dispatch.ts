@@ -1,10 +1,11 @@
 /**
- * One delivery attempt: sign, send, record. Everything it needs was loaded with the
- * claim, so the hot path is one D1 round trip in, one HTTP request out, one D1 batch back.
+ * One delivery attempt: sign and send, and say what to record. Everything it needs was
+ * loaded with the claim, and the consumer records a whole batch's attempts in one D1
+ * batch, so the hot path is one HTTP request per delivery and two D1 round trips per batch.
  */
 import type { Config, Env } from "../env";
 import { decryptSecret, utf8 } from "./crypto";
-import { type ClaimedDelivery, type DeliveryOutcome, recordAttempt } from "./deliveries";
+import type { AttemptRecord, ClaimedDelivery, DeliveryOutcome } from "./deliveries";
 import { loadPayload } from "./events";
 import { decide, parseRetryAfter } from "./retry";
 import { signatureHeaders } from "./signing";
@@ -19,7 +20,13 @@ export type AttemptVerdict =
   | { kind: "retry"; delaySeconds: number }
   | { kind: "failed"; reason: string };
 
-export async function attemptDelivery(env: Env, cfg: Config, delivery: ClaimedDelivery): Promise<AttemptVerdict> {
+export interface Attempted {
+  verdict: AttemptVerdict;
+  record: AttemptRecord;
+  outcome: DeliveryOutcome;
+}
+
+export async function attemptDelivery(env: Env, cfg: Config, delivery: ClaimedDelivery): Promise<Attempted> {
   const payload = await loadPayload(env, delivery.eventId, delivery.payload);
   const body = utf8(delivery.contentType === "form" ? new URLSearchParams({ payload }).toString() : payload);
   const secret = delivery.sealedSecret ? await decryptSecret(env.SECRETS_KEY, delivery.sealedSecret) : null;
@@ -102,9 +109,10 @@ export async function attemptDelivery(env: Env, cfg: Config, delivery: ClaimedDe
     }
   }
 
-  await recordAttempt(
-    env,
-    {
+  return {
+    verdict: result,
+    outcome,
+    record: {
       deliveryId: delivery.id,
       subscriptionId: delivery.subscriptionId,
       attempt,
@@ -117,9 +125,7 @@ export async function attemptDelivery(env: Env, cfg: Config, delivery: ClaimedDe
       responseHeaders,
       responseBody,
     },
-    outcome,
-  );
-  return result;
+  };
 }
 
 /** Reads at most `limit` bytes of a body as text, then lets the rest go. */

@@ -14,7 +14,13 @@ export interface RepositoryRef {
 /** Subscriptions and events key repositories by lower-cased `owner/repo`, as GitHub is case-insensitive. */
 export const repositorySubject = (owner: string, repo: string): string => `${owner}/${repo}`.toLowerCase();
 
+/** A repository's id never changes once made, so each isolate remembers the ones it has seen. */
+const knownRepositories = new Map<string, RepositoryRef>();
+
 export async function ensureRepository(env: Env, owner: string, repo: string): Promise<RepositoryRef> {
+  const key = `${owner}/${repo}`.toLowerCase();
+  const known = knownRepositories.get(key);
+  if (known) return known;
   const now = nowIso();
   const row = await env.DB.prepare(
     `INSERT INTO repositories (full_name, created_at, updated_at) VALUES (?, ?, ?)
@@ -23,10 +29,22 @@ export async function ensureRepository(env: Env, owner: string, repo: string): P
     .bind(`${owner}/${repo}`, now, now)
     .first<{ id: number; full_name: string }>();
   if (!row) throw new Error("repository upsert returned nothing");
-  return { id: row.id, fullName: row.full_name };
+  if (knownRepositories.size > 10_000) knownRepositories.clear();
+  const ref = { id: row.id, fullName: row.full_name };
+  knownRepositories.set(key, ref);
+  return ref;
 }
 
+/**
+ * Ingest secrets, decrypted, cached per isolate for a minute: the hot path then verifies
+ * without touching D1. A rotated secret is picked up at once where it was set, and
+ * elsewhere on the first signature the cached one fails (see `verifyWithIngestSecret`).
+ */
+const INGEST_SECRET_TTL_MS = 60_000;
+const ingestSecrets = new Map<string, { secret: string | null; expires: number }>();
+
 export async function setIngestSecret(env: Env, owner: string, repo: string, secret: string | null): Promise<void> {
+  ingestSecrets.delete(`${owner}/${repo}`.toLowerCase());
   const now = nowIso();
   const sealed = secret ? await encryptSecret(env.SECRETS_KEY, secret) : null;
   await env.DB.prepare(
@@ -38,9 +56,34 @@ export async function setIngestSecret(env: Env, owner: string, repo: string, sec
 }
 
 /** The plain ingest secret, or null when inbound relaying is not set up for the repository. */
-export async function ingestSecret(env: Env, owner: string, repo: string): Promise<string | null> {
+export async function ingestSecret(env: Env, owner: string, repo: string, fresh = false): Promise<string | null> {
+  const key = `${owner}/${repo}`.toLowerCase();
+  const cached = ingestSecrets.get(key);
+  if (!fresh && cached && cached.expires > Date.now()) return cached.secret;
   const row = await env.DB.prepare("SELECT ingest_secret FROM repositories WHERE full_name = ?")
     .bind(`${owner}/${repo}`)
     .first<{ ingest_secret: string | null }>();
-  return row?.ingest_secret ? decryptSecret(env.SECRETS_KEY, row.ingest_secret) : null;
+  const secret = row?.ingest_secret ? await decryptSecret(env.SECRETS_KEY, row.ingest_secret) : null;
+  if (ingestSecrets.size > 10_000) ingestSecrets.clear();
+  ingestSecrets.set(key, { secret, expires: Date.now() + INGEST_SECRET_TTL_MS });
+  return secret;
+}
+
+/**
+ * Whether a signature verifies against the repository's ingest secret. A failure with the
+ * cached secret is retried with the stored one, so a secret rotated in another isolate is
+ * never refused; a stale one may still be accepted for up to a minute.
+ * Null when the repository has no ingest secret.
+ */
+export async function verifyWithIngestSecret(
+  env: Env,
+  owner: string,
+  repo: string,
+  verify: (secret: string) => Promise<boolean>,
+): Promise<boolean | null> {
+  const cached = await ingestSecret(env, owner, repo);
+  if (cached && (await verify(cached))) return true;
+  const stored = await ingestSecret(env, owner, repo, true);
+  if (!stored) return null;
+  return stored !== cached && verify(stored);
 }

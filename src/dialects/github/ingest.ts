@@ -7,7 +7,7 @@
 import * as v from "valibot";
 import { publish } from "../../core/events";
 import { refUpdateForPush } from "../../core/refs";
-import { ingestSecret, repositorySubject, setIngestSecret } from "../../core/repositories";
+import { ingestSecret, repositorySubject, setIngestSecret, verifyWithIngestSecret } from "../../core/repositories";
 import { verifyHubSignature } from "../../core/signing";
 import { parseInput, parseJsonText, readBody, readJson } from "../../http/body";
 import { ApiError, badRequest, notFound } from "../../http/errors";
@@ -56,9 +56,11 @@ export function ingestRoutes(router: HttpRouter): void {
     .post("/ingest/github/:owner/:repo", async (request, env) => {
       const { owner, repo } = request.params as { owner: string; repo: string };
       const body = await readBody(request, INGEST_BODY_LIMIT);
-      const secret = await ingestSecret(env, owner, repo);
-      if (!secret) throw notFound();
-      if (!(await verifyHubSignature(request.headers, body, secret))) {
+      const verified = await verifyWithIngestSecret(env, owner, repo, (secret) =>
+        verifyHubSignature(request.headers, body, secret),
+      );
+      if (verified === null) throw notFound();
+      if (!verified) {
         throw new ApiError(401, "Bad or missing signature: X-Hub-Signature-256 must be the HMAC of the body");
       }
       const event = request.headers.get("x-github-event");

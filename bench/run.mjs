@@ -1,0 +1,494 @@
+// `npm run bench [-- --quick]`: hookrelay's throughput and latency under workerd (through
+// Miniflare's API, not `wrangler dev`), as ratios against a bare Worker and against the
+// usual Node.js receiver, all measured in the same run. Only 127.0.0.1 is ever loaded, and
+// every load phase is bounded in time and request count.
+import { execFileSync, fork } from "node:child_process";
+import { createHmac, randomUUID } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { cpus, tmpdir } from "node:os";
+import path from "node:path";
+import examples from "@octokit/webhooks-examples" with { type: "json" };
+import autocannon from "autocannon";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
+
+const root = path.resolve(import.meta.dirname, "..");
+const quick = process.argv.includes("--quick");
+const settings = quick
+  ? {
+      rounds: 1,
+      seconds: 3,
+      ingestRequests: 1500,
+      deployRequests: 800,
+      latencyEvents: 60,
+      sustained3: 300,
+      sustained100: 15,
+    }
+  : {
+      rounds: 3,
+      seconds: 8,
+      ingestRequests: 3000,
+      deployRequests: 2000,
+      latencyEvents: 300,
+      sustained3: 1000,
+      sustained100: 40,
+    };
+
+const ADMIN = "bench-admin-token";
+const INGEST_SECRET = "bench-ingest-secret";
+const HOOK_SECRET = "bench-hook-secret";
+const pushBody = JSON.stringify(examples.find((e) => e.name === "push").examples[0]);
+const sign = (body, secret = INGEST_SECRET) => `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+const log = (...args) => console.error("·", ...args);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : Number.NaN;
+};
+const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : Number.NaN;
+};
+
+// ---- Build the Worker exactly as `wrangler deploy` would, and read its size ----
+log("building with wrangler deploy --dry-run");
+const dryRun = execFileSync(
+  path.join(root, "node_modules/.bin/wrangler"),
+  ["deploy", "--dry-run", "--outdir", "dist"],
+  {
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+    encoding: "utf8",
+  },
+);
+const bundle = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(dryRun);
+const bundleKiB = { raw: Number(bundle?.[1]), gzip: Number(bundle?.[2]) };
+
+// ---- Serve the relay and the ceiling under workerd ----
+const persist = mkdtempSync(path.join(tmpdir(), "hookrelay-bench-"));
+// Bindings, queue consumer settings and Durable Objects come from wrangler.toml itself.
+const { workerOptions: fromConfig } = unstable_getMiniflareWorkerOptions(path.join(root, "wrangler.toml"));
+const workerOptions = Object.fromEntries(
+  [
+    "compatibilityDate",
+    "compatibilityFlags",
+    "bindings",
+    "d1Databases",
+    "queueProducers",
+    "queueConsumers",
+    "durableObjects",
+  ]
+    .filter((key) => fromConfig[key] !== undefined)
+    .map((key) => [key, fromConfig[key]]),
+);
+// Profiling aid: BENCH_NO_CONSUMER=1 measures ingest with nothing consuming the queue.
+if (process.env.BENCH_NO_CONSUMER) delete workerOptions.queueConsumers;
+// Storage is persisted to disk, as `npm start` does, rather than kept in memory.
+const relay = new Miniflare(
+  convertV4MiniflareOptions({
+    host: "127.0.0.1",
+    port: 0,
+    ...(process.env.BENCH_MEMORY ? {} : { resourcePersistencePath: persist }),
+    ...workerOptions,
+    name: "hookrelay",
+    modules: true,
+    scriptPath: path.join(root, "dist/index.js"),
+    bindings: {
+      ...workerOptions.bindings,
+      ADMIN_TOKEN: ADMIN,
+      SECRETS_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+      ALLOW_PRIVATE_TARGETS: "true",
+    },
+  }),
+);
+const ceiling = new Miniflare(
+  convertV4MiniflareOptions({
+    host: "127.0.0.1",
+    port: 0,
+    modules: true,
+    scriptPath: path.join(root, "bench/ceiling-worker.mjs"),
+    compatibilityDate: workerOptions.compatibilityDate,
+  }),
+);
+const floor = new Miniflare(
+  convertV4MiniflareOptions({
+    host: "127.0.0.1",
+    port: 0,
+    ...(process.env.BENCH_MEMORY ? {} : { resourcePersistencePath: path.join(persist, "floor") }),
+    modules: true,
+    scriptPath: path.join(root, "bench/floor-worker.mjs"),
+    compatibilityDate: workerOptions.compatibilityDate,
+    d1Databases: ["DB"],
+    queueProducers: { QUEUE: { queueName: "floor" } },
+    queueConsumers: { floor: { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 1 } },
+  }),
+);
+const relayUrl = (await relay.ready).origin;
+const ceilingUrl = (await ceiling.ready).origin;
+const floorUrl = (await floor.ready).origin;
+await (await floor.getD1Database("DB")).exec("CREATE TABLE floor (id INTEGER PRIMARY KEY, body TEXT)");
+const db = await relay.getD1Database("DB");
+for (const file of readdirSync(path.join(root, "migrations")).sort()) {
+  const statements = unstable_splitSqlQuery(readFileSync(path.join(root, "migrations", file), "utf8"));
+  await db.batch(statements.map((sql) => db.prepare(sql)));
+}
+
+// ---- The peer: @octokit/webhooks on node:http, in its own process ----
+const peer = fork(path.join(root, "bench/peer-server.mjs"), [], {
+  env: { ...process.env, PEER_SECRET: INGEST_SECRET },
+});
+const peerUrl = `http://127.0.0.1:${(await new Promise((resolve) => peer.once("message", resolve))).port}`;
+
+// ---- Receivers: one local server, a path per subscription ----
+const arrivals = new Map(); // path -> [{ at, guid, marker }]
+let arrivalCount = 0;
+const receiver = createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (chunk) => chunks.push(chunk));
+  req.on("end", () => {
+    const at = performance.now();
+    const body = Buffer.concat(chunks).toString("utf8");
+    const marker = /"bench_marker":(\d+)/.exec(body)?.[1];
+    const list = arrivals.get(req.url) ?? [];
+    list.push({ at, marker: marker === undefined ? undefined : Number(marker) });
+    arrivals.set(req.url, list);
+    arrivalCount++;
+    res.writeHead(200).end("ok");
+  });
+});
+await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+const receiverUrl = `http://127.0.0.1:${receiver.address().port}`;
+
+async function api(method, route, json) {
+  const response = await fetch(`${relayUrl}${route}`, {
+    method,
+    headers: { authorization: `token ${ADMIN}`, "content-type": "application/json" },
+    body: json === undefined ? undefined : JSON.stringify(json),
+  });
+  if (response.status >= 300) throw new Error(`${method} ${route}: ${response.status} ${await response.text()}`);
+  return response.status === 204 ? null : response.json();
+}
+
+/** Hooks that receive locally. Created inactive (so no pings), then switched on in one statement. */
+async function subscribe(repo, count, events = ["push"]) {
+  const ids = [];
+  for (let i = 0; i < count; i++) {
+    const hook = await api("POST", `/repos/bench/${repo}/hooks`, {
+      events,
+      active: false,
+      config: { url: `${receiverUrl}/${repo}/${i}`, content_type: "json", secret: HOOK_SECRET },
+    });
+    ids.push(hook.id);
+  }
+  await db.prepare(`UPDATE subscriptions SET active = 1 WHERE subject = ?`).bind(`bench/${repo}`).run();
+  await api("PUT", `/repos/bench/${repo}/ingest`, { secret: INGEST_SECRET });
+  return ids;
+}
+
+async function drain(label, timeoutMs = 120_000) {
+  if (process.env.BENCH_NO_CONSUMER) return;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { n } = await db.prepare("SELECT count(*) AS n FROM deliveries WHERE state = 'pending'").first();
+    if (n === 0) return;
+    if (Date.now() > deadline) {
+      log(`${label}: ${n} deliveries still pending after ${timeoutMs / 1000} s`);
+      return;
+    }
+    await sleep(250);
+  }
+}
+
+function load({ url, connections, body, headers, amount, seconds, method = "POST", uniqueDelivery = false }) {
+  return new Promise((resolve, reject) => {
+    const options = {
+      url,
+      connections,
+      method,
+      body,
+      headers: { "content-type": "application/json", ...headers },
+      ...(amount ? { amount } : { duration: seconds }),
+      timeout: 10,
+    };
+    if (uniqueDelivery) {
+      options.requests = [
+        { setupRequest: (req) => ({ ...req, headers: { ...req.headers, "x-github-delivery": randomUUID() } }) },
+      ];
+    }
+    const started = performance.now();
+    let lastResponse = started;
+    const instance = autocannon(options, (error, result) => {
+      if (error) return reject(error);
+      const ok = result["2xx"];
+      // Timed to the last response: autocannon stops on a one-second tick, too coarse for bounded runs.
+      const elapsed = (lastResponse - started) / 1000;
+      log(`  ${Math.round(ok / elapsed)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms`);
+      resolve({
+        rps: ok / elapsed,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        errors: result.errors + result.timeouts + result.non2xx,
+        requests: result.requests.total,
+      });
+    });
+    instance.on("response", () => {
+      lastResponse = performance.now();
+    });
+  });
+}
+
+// ---- Setup ----
+log(`relay ${relayUrl}, ceiling ${ceilingUrl}, peer ${peerUrl}, receivers ${receiverUrl}`);
+await subscribe("ingest", 3);
+await api("POST", "/repos/bench/deploys/hooks", { events: ["status"], config: { url: `${receiverUrl}/none` } });
+
+const ingestTarget = `${relayUrl}/ingest/github/bench/ingest`;
+const ingestHeaders = { "x-github-event": "push", "x-hub-signature-256": sign(pushBody) };
+const peerHeaders = { ...ingestHeaders, "x-github-delivery": randomUUID() };
+const deployBody = JSON.stringify({ ref: "6113728f27ae82c7b1a177c8d03f9e96e0adf246", required_contexts: [] });
+
+// ---- Throughput: interleave ceiling, relay and peer, A B C A B C ... ----
+const runs = {
+  ceiling16: [],
+  floorD1: [],
+  floorD1Queue: [],
+  ingest16: [],
+  peer16: [],
+  ceiling64: [],
+  ingest64: [],
+  peer64: [],
+  deploy16: [],
+};
+for (let round = 1; round <= settings.rounds; round++) {
+  for (const connections of [16, 64]) {
+    log(`round ${round}: ceiling @${connections}`);
+    runs[`ceiling${connections}`].push(
+      await load({ url: ceilingUrl, connections, body: pushBody, headers: ingestHeaders, seconds: settings.seconds }),
+    );
+    log(`round ${round}: ingest @${connections}`);
+    runs[`ingest${connections}`].push(
+      await load({
+        url: ingestTarget,
+        connections,
+        body: pushBody,
+        headers: ingestHeaders,
+        amount: settings.ingestRequests,
+        uniqueDelivery: true,
+      }),
+    );
+    log(`round ${round}: peer @${connections}`);
+    runs[`peer${connections}`].push(
+      await load({ url: peerUrl, connections, body: pushBody, headers: peerHeaders, seconds: settings.seconds }),
+    );
+    await drain(`round ${round} ingest @${connections}`);
+  }
+  log(`round ${round}: floor, one D1 write @16`);
+  runs.floorD1.push(
+    await load({ url: `${floorUrl}/d1`, connections: 16, body: pushBody, amount: settings.ingestRequests }),
+  );
+  log(`round ${round}: floor, one D1 write + one enqueue @16`);
+  runs.floorD1Queue.push(
+    await load({ url: `${floorUrl}/d1-queue`, connections: 16, body: pushBody, amount: settings.ingestRequests }),
+  );
+  log(`round ${round}: deployments API @16`);
+  runs.deploy16.push(
+    await load({
+      url: `${relayUrl}/repos/bench/deploys/deployments`,
+      connections: 16,
+      body: deployBody,
+      headers: { authorization: `token ${ADMIN}` },
+      amount: settings.deployRequests,
+    }),
+  );
+  await drain(`round ${round} deployments`);
+}
+const summary = Object.fromEntries(
+  Object.entries(runs).map(([name, list]) => [
+    name,
+    {
+      rps: median(list.map((r) => r.rps)),
+      p50: median(list.map((r) => r.p50)),
+      p99: median(list.map((r) => r.p99)),
+      errors: list.reduce((sum, r) => sum + r.errors, 0),
+    },
+  ]),
+);
+
+// ---- Delivery latency at a sustainable rate: ingest 202 -> receiver arrival ----
+async function ingestMarked(repo, marker) {
+  const body = pushBody.replace(/^\{/, `{"bench_marker":${marker},`);
+  const response = await fetch(`${relayUrl}/ingest/github/bench/${repo}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-github-event": "push",
+      "x-github-delivery": randomUUID(),
+      "x-hub-signature-256": sign(body),
+    },
+    body,
+  });
+  await response.arrayBuffer();
+  if (response.status !== 202) throw new Error(`ingest answered ${response.status}`);
+  return performance.now();
+}
+
+async function waitForArrivals(expected, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (arrivalCount < expected && Date.now() < deadline) await sleep(10);
+  return arrivalCount >= expected;
+}
+
+log("delivery latency at ~20 events/s, 3 subscriptions");
+await subscribe("latency", 3);
+arrivals.clear();
+arrivalCount = 0;
+const accepted = [];
+for (let i = 0; i < settings.latencyEvents; i++) {
+  accepted[i] = await ingestMarked("latency", i);
+  await sleep(50);
+}
+await waitForArrivals(settings.latencyEvents * 3);
+const latencies = [];
+for (const [, list] of arrivals)
+  for (const a of list) if (a.marker !== undefined) latencies.push(a.at - accepted[a.marker]);
+
+async function sustained(repo, subscriptions, events) {
+  await subscribe(repo, subscriptions);
+  arrivals.clear();
+  arrivalCount = 0;
+  const started = performance.now();
+  const senders = Array.from({ length: 8 }, async (_, worker) => {
+    for (let i = worker; i < events; i += 8) await ingestMarked(repo, i);
+  });
+  await Promise.all(senders);
+  const complete = await waitForArrivals(events * subscriptions, 120_000);
+  const elapsed = (performance.now() - started) / 1000;
+  return { deliveries: arrivalCount, seconds: elapsed, perSecond: arrivalCount / elapsed, complete };
+}
+log(`sustained deliveries: ${settings.sustained3} events x 3 subscriptions`);
+const sustained3 = await sustained("sustained3", 3, settings.sustained3);
+log(`sustained deliveries: ${settings.sustained100} events x 100 subscriptions`);
+const sustained100 = await sustained("sustained100", 100, settings.sustained100);
+
+log("fan-out: one event to 1,000 subscriptions");
+await subscribe("fanout", 1000);
+arrivals.clear();
+arrivalCount = 0;
+const fanStart = await ingestMarked("fanout", 0);
+const fanComplete = await waitForArrivals(1000, 60_000);
+const fanOutSeconds = (Math.max(...[...arrivals.values()].flat().map((a) => a.at)) - fanStart) / 1000;
+
+// ---- Report ----
+const results = {
+  date: new Date().toISOString(),
+  machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+  mode: quick ? "quick" : "full",
+  rounds: settings.rounds,
+  throughput: summary,
+  ratios: {
+    ingest16_vs_ceiling: summary.ingest16.rps / summary.ceiling16.rps,
+    floorD1_vs_ceiling: summary.floorD1.rps / summary.ceiling16.rps,
+    floorD1Queue_vs_ceiling: summary.floorD1Queue.rps / summary.ceiling16.rps,
+    ingest16_vs_floor: summary.ingest16.rps / summary.floorD1Queue.rps,
+    ingest64_vs_ceiling: summary.ingest64.rps / summary.ceiling64.rps,
+    deploy16_vs_ceiling: summary.deploy16.rps / summary.ceiling16.rps,
+    ingest16_vs_peer: summary.ingest16.rps / summary.peer16.rps,
+    ingest64_vs_peer: summary.ingest64.rps / summary.peer64.rps,
+  },
+  delivery: {
+    latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), samples: latencies.length },
+    sustained3,
+    sustained100,
+    fanOut1000: { seconds: fanOutSeconds, complete: fanComplete },
+  },
+  bundleKiB,
+};
+writeFileSync(path.join(root, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
+
+const f = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+const rows = [
+  [
+    "ceiling (bare Worker) @16",
+    f(summary.ceiling16.rps),
+    f(summary.ceiling16.p50),
+    f(summary.ceiling16.p99),
+    summary.ceiling16.errors,
+  ],
+  [
+    "floor: bare Worker + 1 D1 write @16",
+    f(summary.floorD1.rps),
+    f(summary.floorD1.p50),
+    f(summary.floorD1.p99),
+    summary.floorD1.errors,
+  ],
+  [
+    "floor: + 1 D1 write + 1 enqueue @16",
+    f(summary.floorD1Queue.rps),
+    f(summary.floorD1Queue.p50),
+    f(summary.floorD1Queue.p99),
+    summary.floorD1Queue.errors,
+  ],
+  ["ingest @16", f(summary.ingest16.rps), f(summary.ingest16.p50), f(summary.ingest16.p99), summary.ingest16.errors],
+  [
+    "peer @octokit/webhooks @16",
+    f(summary.peer16.rps),
+    f(summary.peer16.p50),
+    f(summary.peer16.p99),
+    summary.peer16.errors,
+  ],
+  [
+    "ceiling (bare Worker) @64",
+    f(summary.ceiling64.rps),
+    f(summary.ceiling64.p50),
+    f(summary.ceiling64.p99),
+    summary.ceiling64.errors,
+  ],
+  ["ingest @64", f(summary.ingest64.rps), f(summary.ingest64.p50), f(summary.ingest64.p99), summary.ingest64.errors],
+  [
+    "peer @octokit/webhooks @64",
+    f(summary.peer64.rps),
+    f(summary.peer64.p50),
+    f(summary.peer64.p99),
+    summary.peer64.errors,
+  ],
+  [
+    "POST deployments @16",
+    f(summary.deploy16.rps),
+    f(summary.deploy16.p50),
+    f(summary.deploy16.p99),
+    summary.deploy16.errors,
+  ],
+];
+const table = [
+  `hookrelay bench (${results.mode}, ${results.rounds} round(s), medians) on ${results.machine.cores} cores, ${results.machine.cpu}`,
+  "",
+  "| load | req/s | p50 ms | p99 ms | errors |",
+  "| --- | ---: | ---: | ---: | ---: |",
+  ...rows.map((r) => `| ${r.join(" | ")} |`),
+  "",
+  "| ratio | value |",
+  "| --- | ---: |",
+  `| ingest / ceiling @16 | ${f(results.ratios.ingest16_vs_ceiling * 100)}% |`,
+  `| ingest / ceiling @64 | ${f(results.ratios.ingest64_vs_ceiling * 100)}% |`,
+  `| floor (1 D1 write) / ceiling @16 | ${f(results.ratios.floorD1_vs_ceiling * 100)}% |`,
+  `| floor (1 D1 write + 1 enqueue) / ceiling @16 | ${f(results.ratios.floorD1Queue_vs_ceiling * 100)}% |`,
+  `| ingest / floor (1 D1 write + 1 enqueue) @16 | ${f(results.ratios.ingest16_vs_floor * 100)}% |`,
+  `| deployments API / ceiling @16 | ${f(results.ratios.deploy16_vs_ceiling * 100)}% |`,
+  `| ingest / @octokit/webhooks peer @16 | ${f(results.ratios.ingest16_vs_peer, 2)}x |`,
+  `| ingest / @octokit/webhooks peer @64 | ${f(results.ratios.ingest64_vs_peer, 2)}x |`,
+  "",
+  "| delivery | value |",
+  "| --- | ---: |",
+  `| ingest 202 -> arrival p50 / p99 (3 subs, ~20 events/s) | ${f(results.delivery.latencyMs.p50)} / ${f(results.delivery.latencyMs.p99)} ms |`,
+  `| sustained, 3 subscriptions | ${f(sustained3.perSecond)} deliveries/s (${sustained3.deliveries} in ${f(sustained3.seconds, 1)} s) |`,
+  `| sustained, 100 subscriptions | ${f(sustained100.perSecond)} deliveries/s (${sustained100.deliveries} in ${f(sustained100.seconds, 1)} s) |`,
+  `| fan-out, 1 event -> 1,000 subscriptions | all arrived in ${f(fanOutSeconds, 2)} s${fanComplete ? "" : " (INCOMPLETE)"} |`,
+  `| bundle (wrangler deploy --dry-run) | ${bundleKiB.raw} KiB, ${bundleKiB.gzip} KiB gzip |`,
+].join("\n");
+console.log(table);
+
+peer.kill();
+receiver.close();
+await Promise.all([relay.dispose(), ceiling.dispose(), floor.dispose()]);
+rmSync(persist, { recursive: true, force: true });
