@@ -2,7 +2,7 @@
 
 import { renderRepository, renderUser } from "../dialects/github/render";
 import type { Env } from "../env";
-import { nowIso, reserveIds } from "../storage/db";
+import { nowIso, pagedSelect, reserveIds } from "../storage/db";
 import type { RepoScope } from "./deployments";
 import { publish } from "./events";
 
@@ -102,16 +102,13 @@ export async function listCommitStatuses(
   sha: string,
   page: { limit: number; offset: number },
 ): Promise<{ items: CommitStatusRow[]; total: number }> {
-  const [rows, count] = await env.DB.batch([
-    env.DB.prepare(
-      "SELECT * FROM commit_statuses WHERE subject = ? AND sha = ? ORDER BY id DESC LIMIT ? OFFSET ?",
-    ).bind(subject, sha, page.limit, page.offset),
-    env.DB.prepare("SELECT count(*) AS total FROM commit_statuses WHERE subject = ? AND sha = ?").bind(subject, sha),
-  ]);
-  return {
-    items: (rows?.results ?? []) as CommitStatusRow[],
-    total: (count?.results[0] as { total: number } | undefined)?.total ?? 0,
-  };
+  return pagedSelect<CommitStatusRow>(
+    env.DB,
+    "commit_statuses WHERE subject = ? AND sha = ?",
+    [subject, sha],
+    "id DESC",
+    page,
+  );
 }
 
 /** The newest status of each context on a sha. */

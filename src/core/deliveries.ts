@@ -109,7 +109,7 @@ export async function claimDeliveries(env: Env, ids: number[], leaseMs: number):
          WHERE d.id IN (${list})`,
       ).bind(...chunk),
     ]);
-    const won = new Set((claim?.results as { id: number }[]).map((row) => row.id));
+    const won = new Set(((claim?.results ?? []) as { id: number }[]).map((row) => row.id));
     for (const row of (load?.results ?? []) as ClaimRow[]) {
       if (won.has(row.id)) claimed.set(row.id, toClaimed(row));
     }

@@ -12,7 +12,7 @@ import {
 } from "../dialects/github/render";
 import type { Env } from "../env";
 import { ApiError, validationFailed } from "../http/errors";
-import { isUniqueViolation, nowIso, reserveIds } from "../storage/db";
+import { isUniqueViolation, nowIso, pagedSelect, reserveIds } from "../storage/db";
 import { latestStatuses } from "./commit-statuses";
 import { type NewEvent, publish, publishAll } from "./events";
 import { resolveRef } from "./refs";
@@ -228,19 +228,7 @@ export async function listDeployments(
       values.push(value);
     }
   }
-  const where = clauses.join(" AND ");
-  const [rows, count] = await env.DB.batch([
-    env.DB.prepare(`SELECT * FROM deployments WHERE ${where} ORDER BY id DESC LIMIT ? OFFSET ?`).bind(
-      ...values,
-      page.limit,
-      page.offset,
-    ),
-    env.DB.prepare(`SELECT count(*) AS total FROM deployments WHERE ${where}`).bind(...values),
-  ]);
-  return {
-    items: (rows?.results ?? []) as DeploymentRow[],
-    total: (count?.results[0] as { total: number } | undefined)?.total ?? 0,
-  };
+  return pagedSelect<DeploymentRow>(env.DB, `deployments WHERE ${clauses.join(" AND ")}`, values, "id DESC", page);
 }
 
 /**
@@ -396,18 +384,13 @@ export async function listDeploymentStatuses(
   deploymentId: number,
   page: { limit: number; offset: number },
 ): Promise<{ items: DeploymentStatusRow[]; total: number }> {
-  const [rows, count] = await env.DB.batch([
-    env.DB.prepare("SELECT * FROM deployment_statuses WHERE deployment_id = ? ORDER BY id DESC LIMIT ? OFFSET ?").bind(
-      deploymentId,
-      page.limit,
-      page.offset,
-    ),
-    env.DB.prepare("SELECT count(*) AS total FROM deployment_statuses WHERE deployment_id = ?").bind(deploymentId),
-  ]);
-  return {
-    items: (rows?.results ?? []) as DeploymentStatusRow[],
-    total: (count?.results[0] as { total: number } | undefined)?.total ?? 0,
-  };
+  return pagedSelect<DeploymentStatusRow>(
+    env.DB,
+    "deployment_statuses WHERE deployment_id = ?",
+    [deploymentId],
+    "id DESC",
+    page,
+  );
 }
 
 export async function getDeploymentStatus(

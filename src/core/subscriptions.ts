@@ -4,7 +4,7 @@
  */
 import { config, type Env } from "../env";
 import { ApiError, validationFailed } from "../http/errors";
-import { isUniqueViolation, nowIso, parseJsonColumn } from "../storage/db";
+import { isUniqueViolation, nowIso, pagedSelect, parseJsonColumn } from "../storage/db";
 import { encryptSecret } from "./crypto";
 import { targetProblem } from "./targets";
 
@@ -186,19 +186,14 @@ export async function listSubscriptions(
     clauses.push("subject = ?");
     params.push(scope.subject);
   }
-  const where = clauses.join(" AND ");
-  const [rows, count] = await env.DB.batch([
-    env.DB.prepare(`SELECT * FROM subscriptions WHERE ${where} ORDER BY id LIMIT ? OFFSET ?`).bind(
-      ...params,
-      page.limit,
-      page.offset,
-    ),
-    env.DB.prepare(`SELECT count(*) AS total FROM subscriptions WHERE ${where}`).bind(...params),
-  ]);
-  return {
-    items: ((rows?.results ?? []) as SubscriptionRow[]).map(toSubscription),
-    total: (count?.results[0] as { total: number } | undefined)?.total ?? 0,
-  };
+  const { items, total } = await pagedSelect<SubscriptionRow>(
+    env.DB,
+    `subscriptions WHERE ${clauses.join(" AND ")}`,
+    params,
+    "id",
+    page,
+  );
+  return { items: items.map(toSubscription), total };
 }
 
 export interface SubscriptionChanges {

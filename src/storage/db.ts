@@ -41,3 +41,24 @@ export async function reserveIds(db: D1Database, name: string, count = 1): Promi
   if (!row) throw new Error(`sequence ${name} returned nothing`);
   return row.value - count + 1;
 }
+
+/**
+ * One page of rows and the total count, in one round trip. `from` is everything after
+ * SELECT ... (table, WHERE); `order` orders the page.
+ */
+export async function pagedSelect<Row>(
+  db: D1Database,
+  from: string,
+  params: unknown[],
+  order: string,
+  page: { limit: number; offset: number },
+): Promise<{ items: Row[]; total: number }> {
+  const [rows, count] = await db.batch([
+    db.prepare(`SELECT * FROM ${from} ORDER BY ${order} LIMIT ? OFFSET ?`).bind(...params, page.limit, page.offset),
+    db.prepare(`SELECT count(*) AS total FROM ${from}`).bind(...params),
+  ]);
+  return {
+    items: (rows?.results ?? []) as Row[],
+    total: (count?.results[0] as { total: number } | undefined)?.total ?? 0,
+  };
+}

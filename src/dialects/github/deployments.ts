@@ -85,7 +85,7 @@ export function deploymentRoutes(router: HttpRouter): void {
         },
         page,
       );
-      const urls = { apiBase: ctx.apiBase, origin: new URL(ctx.apiBase).origin };
+      const { urls } = ctx;
       return pagedJson(
         new URL(request.url),
         page,
@@ -119,7 +119,7 @@ export function deploymentRoutes(router: HttpRouter): void {
       const ctx = await repoContext(request, env, "read");
       const row = await getDeployment(env, ctx.scope.subject, numericId(request.params.id));
       if (!row) throw notFound();
-      return Response.json(renderDeployment(row, { apiBase: ctx.apiBase, origin: new URL(ctx.apiBase).origin }));
+      return Response.json(renderDeployment(row, ctx.urls));
     })
     .delete("/repos/:owner/:repo/deployments/:id", async (request, env) => {
       const ctx = await repoContext(request, env, "write");
@@ -132,7 +132,7 @@ export function deploymentRoutes(router: HttpRouter): void {
       if (!deployment) throw notFound();
       const page = readPage(request.query);
       const { items, total } = await listDeploymentStatuses(env, deployment.id, page);
-      const urls = { apiBase: ctx.apiBase, origin: new URL(ctx.apiBase).origin };
+      const { urls } = ctx;
       return pagedJson(
         new URL(request.url),
         page,
@@ -166,8 +166,6 @@ export function deploymentRoutes(router: HttpRouter): void {
       if (!deployment) throw notFound();
       const status = await getDeploymentStatus(env, deployment.id, numericId(request.params.status_id));
       if (!status) throw notFound();
-      return Response.json(
-        renderDeploymentStatus(status, { apiBase: ctx.apiBase, origin: new URL(ctx.apiBase).origin }),
-      );
+      return Response.json(renderDeploymentStatus(status, ctx.urls));
     });
 }

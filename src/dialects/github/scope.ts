@@ -6,6 +6,7 @@ import type { SubjectScope } from "../../core/subscriptions";
 import type { Env } from "../../env";
 import { notFound } from "../../http/errors";
 import { type IRequest, originOf } from "../../http/types";
+import type { RepoUrls } from "./render";
 
 /** A request's repository, its caller, and where its API objects live. */
 export interface RepoContext {
@@ -15,6 +16,8 @@ export interface RepoContext {
   scope: SubjectScope;
   /** `https://relay/repos/:owner/:repo`, the prefix of every URL in the objects we return. */
   apiBase: string;
+  /** apiBase and the relay's origin, as renderers take them. */
+  urls: RepoUrls;
 }
 
 /** Authenticates the caller and checks they may read or write this repository. */
@@ -28,6 +31,7 @@ export async function repoContext(request: IRequest, env: Env, access: Access): 
     repo,
     scope: { dialect: "github", subjectType: "repository", subject: repositorySubject(owner, repo) },
     apiBase: `${originOf(request)}/repos/${owner}/${repo}`,
+    urls: { apiBase: `${originOf(request)}/repos/${owner}/${repo}`, origin: originOf(request) },
   };
 }
 
@@ -36,7 +40,7 @@ export async function repoScope(env: Env, ctx: RepoContext): Promise<RepoScope> 
   return {
     subject: ctx.scope.subject,
     repository: await ensureRepository(env, ctx.owner, ctx.repo),
-    urls: { apiBase: ctx.apiBase, origin: new URL(ctx.apiBase).origin },
+    urls: ctx.urls,
     login: ctx.principal.login,
   };
 }

@@ -65,7 +65,7 @@ export function statusRoutes(router: HttpRouter): void {
       const sha = await shaOr404(env, ctx.scope.subject, decodeURIComponent(request.params.ref ?? ""));
       const page = readPage(request.query);
       const { items, total } = await listCommitStatuses(env, ctx.scope.subject, sha, page);
-      const urls = { apiBase: ctx.apiBase, origin: new URL(ctx.apiBase).origin };
+      const { urls } = ctx;
       return pagedJson(
         new URL(request.url),
         page,
