@@ -2,9 +2,9 @@
 import * as v from "valibot";
 import { authenticate, listTokens, mintToken, revokeToken } from "../core/auth";
 import { authorizeAdmin } from "../core/policy";
-import { numericId } from "../dialects/github/scope";
 import { parseInput, readJson } from "../http/body";
 import { notFound } from "../http/errors";
+import { numericId } from "../http/params";
 import { type HttpRouter, noContent } from "../http/types";
 
 const NewToken = v.object({

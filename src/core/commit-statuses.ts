@@ -1,7 +1,7 @@
 /** Commit statuses: what CI reports per sha and context, and the combined state. */
 
-import { renderRepository, renderUser } from "../dialects/github/render";
 import type { Env } from "../env";
+import { renderRepository, renderUser } from "../shapes/github";
 import { nowIso, pagedSelect, reserveIds } from "../storage/db";
 import type { RepoScope } from "./deployments";
 import { publish } from "./events";

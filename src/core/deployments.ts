@@ -3,15 +3,16 @@
  * publishes (`deployment`, `deployment_status`), so a hook never misses one and never
  * hears of one that does not exist. Deploy hooks and auto-deploy create deployments here too.
  */
+
+import type { Env } from "../env";
+import { ApiError, validationFailed } from "../http/errors";
 import {
   type RepoUrls,
   renderDeployment,
   renderDeploymentStatus,
   renderRepository,
   renderUser,
-} from "../dialects/github/render";
-import type { Env } from "../env";
-import { ApiError, validationFailed } from "../http/errors";
+} from "../shapes/github";
 import { isUniqueViolation, nowIso, pagedSelect, reserveIds } from "../storage/db";
 import { latestStatuses } from "./commit-statuses";
 import { type NewEvent, publish, publishAll } from "./events";

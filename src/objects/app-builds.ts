@@ -13,8 +13,8 @@ import { type BuildStatus, type CheckState, canTransition, checksVerdict } from 
 import { createDeployment } from "../core/deployments";
 import { publish } from "../core/events";
 import { ensureRepository } from "../core/repositories";
-import { renderBuild } from "../dialects/akkeris/render";
 import { config, type Env } from "../env";
+import { renderBuild } from "../shapes/akkeris";
 import { nowIso } from "../storage/db";
 
 // Types, not interfaces: SqlStorage rows need an implicit index signature.

@@ -1,6 +1,5 @@
 /** Akkeris' JSON shapes: apps, auto builds and builds. */
 import type { App, AutoBuild } from "../../core/apps";
-import type { BuildRow } from "../../objects/app-builds";
 
 export function renderApp(app: App) {
   return {
@@ -32,21 +31,4 @@ export function renderAutoBuild(app: App, autoBuild: AutoBuild) {
   };
 }
 
-export function renderBuild(build: BuildRow, app: Pick<App, "id" | "name" | "space">) {
-  return {
-    id: build.id,
-    app: { id: app.id, name: `${app.name}-${app.space}` },
-    status: build.status,
-    source_blob: {
-      commit: build.commit_sha,
-      branch: build.branch,
-      repo: build.repo,
-      author: build.author,
-      message: build.message,
-    },
-    image: build.image,
-    reason: build.reason,
-    created_at: build.created_at,
-    updated_at: build.updated_at,
-  };
-}
+export { renderBuild } from "../../shapes/akkeris";

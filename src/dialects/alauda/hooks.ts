@@ -19,8 +19,8 @@ import {
 import type { Env } from "../../env";
 import { parseInput, readJson } from "../../http/body";
 import { ApiError, validationFailed } from "../../http/errors";
+import { numericId } from "../../http/params";
 import { type HttpRouter, noContent } from "../../http/types";
-import { numericId } from "../github/scope";
 
 /** Each subject type takes only its own events (`build:queued` is hookrelay's addition). */
 export const SUBJECT_EVENTS: Record<string, readonly string[]> = {

@@ -12,8 +12,8 @@ import { SHA } from "../../core/refs";
 import { ensureRepository } from "../../core/repositories";
 import type { Env } from "../../env";
 import { ApiError, badRequest } from "../../http/errors";
+import { numericId } from "../../http/params";
 import { type HttpRouter, type IRequest, originOf } from "../../http/types";
-import { numericId } from "../github/scope";
 
 /** Wrong secret and unknown environment look the same, so the answer reveals neither. */
 const hookNotFound = () => new ApiError(404, "Deploy hook not found");

@@ -16,8 +16,8 @@ import { type Access, authorizeOwner, type Principal } from "../../core/policy";
 import type { Env } from "../../env";
 import { parseInput, readJson } from "../../http/body";
 import { ApiError } from "../../http/errors";
+import { numericId } from "../../http/params";
 import { type HttpRouter, type IRequest, noContent, originOf } from "../../http/types";
-import { numericId } from "../github/scope";
 
 const NewEnvironment = v.object({
   name: v.pipe(v.string("name is required"), v.minLength(1, "name is required"), v.maxLength(64)),

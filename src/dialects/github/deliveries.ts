@@ -5,9 +5,10 @@ import { getSubscription } from "../../core/subscriptions";
 import { parseInput } from "../../http/body";
 import { notFound } from "../../http/errors";
 import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "../../http/pagination";
+import { numericId } from "../../http/params";
 import type { HttpRouter } from "../../http/types";
 import { renderDelivery, renderDeliveryDetail } from "./render";
-import { numericId, repoContext } from "./scope";
+import { repoContext } from "./scope";
 
 const ListQuery = v.object({
   per_page: v.optional(

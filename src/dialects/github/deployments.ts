@@ -13,9 +13,10 @@ import {
 import { parseInput, readJson } from "../../http/body";
 import { notFound } from "../../http/errors";
 import { pagedJson, readPage } from "../../http/pagination";
+import { numericId } from "../../http/params";
 import { type HttpRouter, noContent } from "../../http/types";
 import { renderDeployment, renderDeploymentStatus } from "./render";
-import { numericId, repoContext, repoScope } from "./scope";
+import { repoContext, repoScope } from "./scope";
 
 const DEPLOYMENT_STATES: DeploymentState[] = [
   "error",

@@ -18,10 +18,11 @@ import type { Env } from "../../env";
 import { parseInput, readJson } from "../../http/body";
 import { notFound, validationFailed } from "../../http/errors";
 import { pagedJson, readPage } from "../../http/pagination";
+import { numericId } from "../../http/params";
 import { type HttpRouter, type IRequest, noContent, originOf } from "../../http/types";
 import { isGitHubEvent } from "./events";
 import { renderHook, renderHookConfig, renderRepository, renderUser, zen } from "./render";
-import { numericId, type RepoContext, repoContext } from "./scope";
+import { type RepoContext, repoContext } from "./scope";
 
 const EventName = v.pipe(
   v.string(),

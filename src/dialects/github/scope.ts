@@ -4,7 +4,6 @@ import { type Access, authorizeOwner, type Principal } from "../../core/policy";
 import { ensureRepository, repositorySubject } from "../../core/repositories";
 import type { SubjectScope } from "../../core/subscriptions";
 import type { Env } from "../../env";
-import { notFound } from "../../http/errors";
 import { type IRequest, originOf } from "../../http/types";
 import type { RepoUrls } from "./render";
 
@@ -43,11 +42,4 @@ export async function repoScope(env: Env, ctx: RepoContext): Promise<RepoScope> 
     urls: ctx.urls,
     login: ctx.principal.login,
   };
-}
-
-/** Numeric ids only; anything else cannot exist, so it is a 404 rather than a 500. */
-export function numericId(raw: string | undefined): number {
-  const id = Number(raw);
-  if (!Number.isSafeInteger(id) || id <= 0) throw notFound();
-  return id;
 }
