@@ -117,6 +117,20 @@ describe("POST /ingest/github/:owner/:repo", () => {
     expect(stored?.payload).toBe(payload);
   });
 
+  it("accepts a secret rotated elsewhere at once, though this isolate cached the old one", async () => {
+    const payload = JSON.stringify({ ref: "refs/heads/rotation" });
+    expect((await ingest(payload)).status).toBe(202); // caches the current secret
+    // Another isolate rotates the secret: only D1 changes, this isolate's cache does not.
+    const { encryptSecret } = await import("../../src/core/crypto");
+    await env.DB.prepare("UPDATE repositories SET ingest_secret = ? WHERE full_name = 'octo/ingested'")
+      .bind(await encryptSecret(env.SECRETS_KEY, "rotated-secret"))
+      .run();
+    const rotated = await ingest(payload, { "x-hub-signature-256": await signature(payload, "rotated-secret") });
+    expect(rotated.status).toBe(202);
+    expect((await ingest(payload, { "x-hub-signature-256": await signature(payload, "wrong") })).status).toBe(401);
+    await callJson("PUT", `${repoPath}/ingest`, { json: { secret } });
+  });
+
   it("answers ping with 200 and relays nothing", async () => {
     const before = await eventCount();
     const { status } = await ingest("{}", { "x-github-event": "ping" });
