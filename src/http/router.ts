@@ -38,34 +38,13 @@ function echoMediaType(response: Response, request: IRequest): Response {
   return response;
 }
 
-/** Akkeris' dialect: /apps and everything under it, with Akkeris' `{code, message}` errors. */
-function akkerisRouter(): HttpRouter {
-  const router: HttpRouter = Router<IRequest, Args>({ catch: toAkkerisError });
-  callbackRoutes(router);
-  autoBuildRoutes(router);
-  buildRoutes(router);
-  appRoutes(router);
-  router.all("*", () => {
-    throw new ApiError(404, "Not Found");
-  });
-  return router;
-}
-
-/** Flightcontrol's dialect: /api, with `{"success": "false", "error"}` errors. */
-function flightcontrolRouter(): HttpRouter {
-  const router: HttpRouter = Router<IRequest, Args>({ catch: toFlightcontrolError });
-  deployHookRoutes(router);
-  environmentRoutes(router);
-  router.all("*", () => {
-    throw new ApiError(404, "Not Found");
-  });
-  return router;
-}
-
-/** Alauda's dialect: /v1, with `{"errors": [...]}` errors. */
-function alaudaRouter(): HttpRouter {
-  const router: HttpRouter = Router<IRequest, Args>({ catch: toAlaudaError });
-  alaudaRoutes(router);
+/**
+ * A dialect's own router: its routes, and its error shape for everything they throw,
+ * including the 404 for a path it does not know.
+ */
+function dialectRouter(toError: (error: unknown) => Response, ...register: ((router: HttpRouter) => void)[]) {
+  const router: HttpRouter = Router<IRequest, Args>({ catch: toError });
+  for (const routes of register) routes(router);
   router.all("*", () => {
     throw new ApiError(404, "Not Found");
   });
@@ -75,10 +54,14 @@ function alaudaRouter(): HttpRouter {
 export function buildRouter(): HttpRouter {
   const router: HttpRouter = Router<IRequest, Args>({ catch: toGitHubError, finally: [echoMediaType] });
   router.get("/health", () => Response.json({ status: "ok", service: "hookrelay" }));
-  const akkeris = akkerisRouter();
+  // Akkeris: /apps, with `{code, message}` errors. Auto builds register before builds,
+  // or `/builds/auto` would be taken for a build id.
+  const akkeris = dialectRouter(toAkkerisError, callbackRoutes, autoBuildRoutes, buildRoutes, appRoutes);
   router.all("/apps", akkeris.fetch).all("/apps/*", akkeris.fetch);
-  router.all("/api/*", flightcontrolRouter().fetch);
-  router.all("/v1/*", alaudaRouter().fetch);
+  // Flightcontrol: /api, with `{"success": "false", "error"}` errors.
+  router.all("/api/*", dialectRouter(toFlightcontrolError, deployHookRoutes, environmentRoutes).fetch);
+  // Alauda: /v1, with `{"errors": [...]}` errors.
+  router.all("/v1/*", dialectRouter(toAlaudaError, alaudaRoutes).fetch);
   tokenRoutes(router);
   hookRoutes(router);
   deliveryRoutes(router);
