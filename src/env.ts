@@ -6,7 +6,7 @@ export interface Env {
   /** Producer for deliveries that exhausted their retries. */
   DEAD_LETTERS: Queue<DeliveryMessage>;
   /** One Durable Object per app: serialises its auto builds (src/objects/app-builds.ts). */
-  APP_BUILDS: DurableObjectNamespace<import("./objects/app-builds").AppBuilds>;
+  APP_BUILDS: DurableObjectNamespace<import("./dialects/akkeris/app-builds").AppBuilds>;
 
   /** Secret. Bootstrap credential: acts as an admin on every endpoint and mints API tokens. */
   ADMIN_TOKEN?: string;

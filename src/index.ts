@@ -3,11 +3,11 @@
  * (queue) and the sweep that re-enqueues lost deliveries (scheduled).
  */
 import type { DeliveryMessage, Env } from "./env";
-import { buildRouter } from "./http/router";
-import { consumeDeadLetters, consumeDeliveries } from "./queue/consumer";
-import { sweep } from "./queue/sweep";
+import { buildRouter } from "./app";
+import { consumeDeadLetters, consumeDeliveries } from "./relay/consumer";
+import { sweep } from "./relay/sweep";
 
-export { AppBuilds } from "./objects/app-builds";
+export { AppBuilds } from "./dialects/akkeris/app-builds";
 
 const router = buildRouter();
 

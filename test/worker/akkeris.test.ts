@@ -4,8 +4,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { hmac, toHex, utf8 } from "../../src/core/crypto";
-import type { AppBuilds } from "../../src/objects/app-builds";
+import { hmac, toHex, utf8 } from "../../src/relay/crypto";
+import type { AppBuilds } from "../../src/dialects/akkeris/app-builds";
 import { call, callJson, fakeGitHub, mintToken } from "./helpers";
 
 const sha = (n: number) => n.toString(16).padStart(40, "c");

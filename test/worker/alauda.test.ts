@@ -1,7 +1,7 @@
 // Runs in workerd with real D1, Queues and Durable Objects: /v1/hooks and its four events.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { hmac, toHex, utf8 } from "../../src/core/crypto";
+import { hmac, toHex, utf8 } from "../../src/relay/crypto";
 import { call, callJson, eventually, fakeGitHub, interceptDeliveries, mintToken } from "./helpers";
 
 async function hook(json: Record<string, unknown>) {

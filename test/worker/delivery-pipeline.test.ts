@@ -3,7 +3,7 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { publish } from "../../src/core/events";
+import { publish } from "../../src/relay/events";
 import worker from "../../src/index";
 import { consume, createHook, deliveryRow, holdQueue, interceptDeliveries } from "./helpers";
 

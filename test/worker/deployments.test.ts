@@ -1,7 +1,7 @@
 // Runs in workerd with real D1 and Queues: deployments, deployment statuses and commit statuses.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { hmac, toHex, utf8 } from "../../src/core/crypto";
+import { hmac, toHex, utf8 } from "../../src/relay/crypto";
 import { call, callJson, createHook, eventually, interceptDeliveries, mintToken, ORIGIN } from "./helpers";
 
 const repo = "/repos/octo/deploys";

@@ -1,7 +1,7 @@
 // Runs in workerd with real D1 and Queues: inbound GitHub webhooks, relayed to hooks.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { hmac, toHex, utf8 } from "../../src/core/crypto";
+import { hmac, toHex, utf8 } from "../../src/relay/crypto";
 import { call, callJson, createHook, eventually, interceptDeliveries, mintToken } from "./helpers";
 
 const secret = "inbound-secret";
@@ -121,7 +121,7 @@ describe("POST /ingest/github/:owner/:repo", () => {
     const payload = JSON.stringify({ ref: "refs/heads/rotation" });
     expect((await ingest(payload)).status).toBe(202); // caches the current secret
     // Another isolate rotates the secret: only D1 changes, this isolate's cache does not.
-    const { encryptSecret } = await import("../../src/core/crypto");
+    const { encryptSecret } = await import("../../src/relay/crypto");
     await env.DB.prepare("UPDATE repositories SET ingest_secret = ? WHERE full_name = 'octo/ingested'")
       .bind(await encryptSecret(env.SECRETS_KEY, "rotated-secret"))
       .run();

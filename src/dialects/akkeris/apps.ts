@@ -1,8 +1,8 @@
 /** A small apps API in Akkeris' image: /apps. Auto builds and builds hang off an app. */
 import * as v from "valibot";
-import { type App, createApp, deleteApp, findApp, listApps } from "../../core/apps";
-import { authenticate } from "../../core/auth";
-import { type Access, authorizeWrite } from "../../core/policy";
+import { type App, createApp, deleteApp, findApp, listApps } from "./store";
+import { authenticate } from "../../access/auth";
+import { type Access, authorizeWrite } from "../../access/policy";
 import type { Env } from "../../env";
 import { parseInput, readJson } from "../../http/body";
 import { ApiError } from "../../http/errors";

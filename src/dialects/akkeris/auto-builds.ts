@@ -3,9 +3,9 @@
  * and branch, then build on each push to it, optionally after its status checks pass.
  */
 import * as v from "valibot";
-import { type App, type AutoBuild, deleteAutoBuild, getAutoBuild, saveAutoBuild } from "../../core/apps";
-import { randomToken } from "../../core/crypto";
-import { deleteWebhook, registerWebhook } from "../../core/github-api";
+import { type App, type AutoBuild, deleteAutoBuild, getAutoBuild, saveAutoBuild } from "./store";
+import { randomToken } from "../../relay/crypto";
+import { deleteWebhook, registerWebhook } from "./github-api";
 import type { Env } from "../../env";
 import { parseInput, readJson } from "../../http/body";
 import { ApiError } from "../../http/errors";

@@ -1,6 +1,6 @@
 /** Builds of an app: listed and read from its Durable Object, and reported on by the builder. */
 import * as v from "valibot";
-import { getAutoBuild } from "../../core/apps";
+import { getAutoBuild } from "./store";
 import type { Env } from "../../env";
 import { parseInput, readJson } from "../../http/body";
 import { ApiError } from "../../http/errors";

@@ -4,14 +4,14 @@
  * body is parsed. Answers as Akkeris does: ping 200, events of no interest 205, a push to
  * another branch 205, accepted 201 "Roger that, message received.".
  */
-import { type App, type AutoBuild, autoBuildSecret, findApp, getAutoBuild } from "../../core/apps";
-import { type CheckState, checkSuiteCheck, commitStatusCheck } from "../../core/builds";
-import { publish } from "../../core/events";
-import { verifyHubSignature } from "../../core/signing";
+import { type App, type AutoBuild, autoBuildSecret, findApp, getAutoBuild } from "./store";
+import { type CheckState, checkSuiteCheck, commitStatusCheck } from "./build-rules";
+import { publish } from "../../relay/events";
+import { verifyHubSignature } from "../../relay/signing";
 import { readBody } from "../../http/body";
 import { ApiError } from "../../http/errors";
 import { type HttpRouter, originOf } from "../../http/types";
-import type { AppContext } from "../../objects/app-builds";
+import type { AppContext } from "./app-builds";
 import { INGEST_BODY_LIMIT, readPayload } from "../github/ingest";
 import { appNotFound } from "./apps";
 

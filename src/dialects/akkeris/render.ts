@@ -1,5 +1,5 @@
 /** Akkeris' JSON shapes: apps, auto builds and builds. */
-import type { App, AutoBuild } from "../../core/apps";
+import type { App, AutoBuild } from "./store";
 
 export function renderApp(app: App) {
   return {
@@ -31,4 +31,4 @@ export function renderAutoBuild(app: App, autoBuild: AutoBuild) {
   };
 }
 
-export { renderBuild } from "../../shapes/akkeris";
+export { renderBuild } from "./build-shape";

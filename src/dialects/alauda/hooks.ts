@@ -4,10 +4,10 @@
  * Also POST /v1/events, for other systems to publish to these subscriptions.
  */
 import * as v from "valibot";
-import { authenticate } from "../../core/auth";
-import { deploymentWithState } from "../../core/deployments";
-import { publish } from "../../core/events";
-import { authorizeOwner, authorizeWrite, type Principal } from "../../core/policy";
+import { authenticate } from "../../access/auth";
+import { deploymentWithState } from "../../repos/deployments";
+import { publish } from "../../relay/events";
+import { authorizeOwner, authorizeWrite, type Principal } from "../../access/policy";
 import {
   createSubscription,
   deleteSubscription,
@@ -15,7 +15,7 @@ import {
   listSubscriptions,
   type Subscription,
   updateSubscription,
-} from "../../core/subscriptions";
+} from "../../relay/subscriptions";
 import type { Env } from "../../env";
 import { parseInput, readJson } from "../../http/body";
 import { ApiError, validationFailed } from "../../http/errors";

@@ -4,12 +4,12 @@
  * hooks hear `deployment`. HEAD and POST behave like GET, for tools that send them.
  */
 import * as v from "valibot";
-import { authenticate } from "../../core/auth";
-import { createDeployment, type DeploymentState, deploymentWithState } from "../../core/deployments";
-import { type Environment, environmentId, findEnvironment, hookForSecret } from "../../core/environments";
-import { authorizeOwner } from "../../core/policy";
-import { SHA } from "../../core/refs";
-import { ensureRepository } from "../../core/repositories";
+import { authenticate } from "../../access/auth";
+import { createDeployment, type DeploymentState, deploymentWithState } from "../../repos/deployments";
+import { type Environment, environmentId, findEnvironment, hookForSecret } from "./store";
+import { authorizeOwner } from "../../access/policy";
+import { SHA } from "../../repos/refs";
+import { ensureRepository } from "../../repos/repositories";
 import type { Env } from "../../env";
 import { ApiError, badRequest } from "../../http/errors";
 import { numericId } from "../../http/params";

@@ -1,6 +1,6 @@
 /** Environments and their deploy hooks: the management side of deploy-hook URLs (token required). */
 import * as v from "valibot";
-import { authenticate } from "../../core/auth";
+import { authenticate } from "../../access/auth";
 import {
   createDeployHook,
   createEnvironment,
@@ -11,8 +11,8 @@ import {
   findEnvironment,
   listDeployHooks,
   listEnvironments,
-} from "../../core/environments";
-import { type Access, authorizeOwner, type Principal } from "../../core/policy";
+} from "./store";
+import { type Access, authorizeOwner, type Principal } from "../../access/policy";
 import type { Env } from "../../env";
 import { parseInput, readJson } from "../../http/body";
 import { ApiError } from "../../http/errors";

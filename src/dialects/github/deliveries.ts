@@ -1,7 +1,7 @@
 /** GitHub's hook deliveries API: the attempt log, and redelivery. */
 import * as v from "valibot";
-import { getAttempt, listAttempts, redeliver } from "../../core/deliveries";
-import { getSubscription } from "../../core/subscriptions";
+import { getAttempt, listAttempts, redeliver } from "../../relay/deliveries";
+import { getSubscription } from "../../relay/subscriptions";
 import { parseInput } from "../../http/body";
 import { notFound } from "../../http/errors";
 import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "../../http/pagination";

@@ -9,7 +9,7 @@ import {
   getDeploymentStatus,
   listDeploymentStatuses,
   listDeployments,
-} from "../../core/deployments";
+} from "../../repos/deployments";
 import { parseInput, readJson } from "../../http/body";
 import { notFound } from "../../http/errors";
 import { pagedJson, readPage } from "../../http/pagination";

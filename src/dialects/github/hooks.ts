@@ -1,8 +1,8 @@
 /** GitHub's repository hooks API: /repos/:owner/:repo/hooks[...] */
 import * as v from "valibot";
-import { deliverEvent } from "../../core/deliveries";
-import { latestEvent, publish } from "../../core/events";
-import { ensureRepository } from "../../core/repositories";
+import { deliverEvent } from "../../relay/deliveries";
+import { latestEvent, publish } from "../../relay/events";
+import { ensureRepository } from "../../repos/repositories";
 import {
   type ContentType,
   createSubscription,
@@ -13,7 +13,7 @@ import {
   type SubscriptionChanges,
   takesEvent,
   updateSubscription,
-} from "../../core/subscriptions";
+} from "../../relay/subscriptions";
 import type { Env } from "../../env";
 import { parseInput, readJson } from "../../http/body";
 import { notFound, validationFailed } from "../../http/errors";

@@ -3,13 +3,13 @@
  * hub.secret. A subscription is an ordinary GitHub hook, so it shows up in the hooks API.
  */
 import * as v from "valibot";
-import { ensureRepository } from "../../core/repositories";
+import { ensureRepository } from "../../repos/repositories";
 import {
   createSubscription,
   deleteSubscription,
   findSubscriptionByUrl,
   updateSubscription,
-} from "../../core/subscriptions";
+} from "../../relay/subscriptions";
 import { parseInput, readFormOrJson } from "../../http/body";
 import { validationFailed } from "../../http/errors";
 import { type HttpRouter, noContent } from "../../http/types";

@@ -5,10 +5,10 @@
  * repository's hooks by its X-GitHub-Event.
  */
 import * as v from "valibot";
-import { publish } from "../../core/events";
-import { refUpdateForPush } from "../../core/refs";
-import { ingestSecret, repositorySubject, setIngestSecret, verifyWithIngestSecret } from "../../core/repositories";
-import { verifyHubSignature } from "../../core/signing";
+import { publish } from "../../relay/events";
+import { refUpdateForPush } from "../../repos/refs";
+import { ingestSecret, repositorySubject, setIngestSecret, verifyWithIngestSecret } from "../../repos/repositories";
+import { verifyHubSignature } from "../../relay/signing";
 import { parseInput, parseJsonText, readBody, readJson } from "../../http/body";
 import { ApiError, badRequest, notFound } from "../../http/errors";
 import { type HttpRouter, noContent, originOf } from "../../http/types";

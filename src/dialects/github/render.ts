@@ -1,7 +1,7 @@
 /** GitHub's JSON shapes for the relay's objects. Secrets are always shown as `********`. */
 
-import type { AttemptDetail, AttemptView } from "../../core/deliveries";
-import type { Subscription } from "../../core/subscriptions";
+import type { AttemptDetail, AttemptView } from "../../relay/deliveries";
+import type { Subscription } from "../../relay/subscriptions";
 import { parseJsonText } from "../../http/body";
 
 // The objects that event payloads carry too live in src/shapes; they are re-exported here
@@ -13,7 +13,7 @@ export {
   renderDeploymentStatus,
   renderRepository,
   renderUser,
-} from "../../shapes/github";
+} from "../../repos/shapes";
 
 export const MASK = "********";
 

@@ -1,8 +1,8 @@
-import { authenticate } from "../../core/auth";
-import type { RepoScope } from "../../core/deployments";
-import { type Access, authorizeOwner, type Principal } from "../../core/policy";
-import { ensureRepository, repositorySubject } from "../../core/repositories";
-import type { SubjectScope } from "../../core/subscriptions";
+import { authenticate } from "../../access/auth";
+import type { RepoScope } from "../../repos/deployments";
+import { type Access, authorizeOwner, type Principal } from "../../access/policy";
+import { ensureRepository, repositorySubject } from "../../repos/repositories";
+import type { SubjectScope } from "../../relay/subscriptions";
 import type { Env } from "../../env";
 import { type IRequest, originOf } from "../../http/types";
 import type { RepoUrls } from "./render";

@@ -6,8 +6,8 @@ import {
   createCommitStatus,
   latestStatuses,
   listCommitStatuses,
-} from "../../core/commit-statuses";
-import { resolveRef, SHA } from "../../core/refs";
+} from "../../repos/commit-statuses";
+import { resolveRef, SHA } from "../../repos/refs";
 import type { Env } from "../../env";
 import { parseInput, readJson } from "../../http/body";
 import { ApiError, validationFailed } from "../../http/errors";

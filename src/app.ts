@@ -3,22 +3,22 @@
  * shaped by the dialect's mapper. Today every route speaks GitHub's error shape.
  */
 import { Router } from "itty-router";
-import { tokenRoutes } from "../admin/tokens";
-import { appRoutes } from "../dialects/akkeris/apps";
-import { autoBuildRoutes } from "../dialects/akkeris/auto-builds";
-import { buildRoutes } from "../dialects/akkeris/builds";
-import { callbackRoutes } from "../dialects/akkeris/callback";
-import { alaudaRoutes } from "../dialects/alauda/hooks";
-import { deployHookRoutes } from "../dialects/flightcontrol/deploy-hooks";
-import { environmentRoutes } from "../dialects/flightcontrol/environments";
-import { deliveryRoutes } from "../dialects/github/deliveries";
-import { deploymentRoutes } from "../dialects/github/deployments";
-import { hookRoutes } from "../dialects/github/hooks";
-import { hubRoutes } from "../dialects/github/hub";
-import { ingestRoutes } from "../dialects/github/ingest";
-import { statusRoutes } from "../dialects/github/statuses";
-import { ApiError, notFound, toAkkerisError, toAlaudaError, toFlightcontrolError, toGitHubError } from "./errors";
-import type { Args, HttpRouter, IRequest } from "./types";
+import { tokenRoutes } from "./access/routes";
+import { appRoutes } from "./dialects/akkeris/apps";
+import { autoBuildRoutes } from "./dialects/akkeris/auto-builds";
+import { buildRoutes } from "./dialects/akkeris/builds";
+import { callbackRoutes } from "./dialects/akkeris/callback";
+import { alaudaRoutes } from "./dialects/alauda/hooks";
+import { deployHookRoutes } from "./dialects/flightcontrol/deploy-hooks";
+import { environmentRoutes } from "./dialects/flightcontrol/environments";
+import { deliveryRoutes } from "./dialects/github/deliveries";
+import { deploymentRoutes } from "./dialects/github/deployments";
+import { hookRoutes } from "./dialects/github/hooks";
+import { hubRoutes } from "./dialects/github/hub";
+import { ingestRoutes } from "./dialects/github/ingest";
+import { statusRoutes } from "./dialects/github/statuses";
+import { ApiError, notFound, toAkkerisError, toAlaudaError, toFlightcontrolError, toGitHubError } from "./http/errors";
+import type { Args, HttpRouter, IRequest } from "./http/types";
 
 /**
  * Clients that ask for a preview media type (`application/vnd.socialgateway.cannonball-preview+json`)

@@ -2,10 +2,10 @@
  * Akkeris apps and their auto build settings. An app is addressed as `name-space` or by
  * its id; builds hang off it and live in its Durable Object.
  */
-import type { Env } from "../env";
-import { ApiError } from "../http/errors";
-import { isUniqueViolation, nowIso } from "../storage/db";
-import { decryptSecret, encryptSecret } from "./crypto";
+import type { Env } from "../../env";
+import { ApiError } from "../../http/errors";
+import { isUniqueViolation, nowIso } from "../../storage/db";
+import { decryptSecret, encryptSecret } from "../../relay/crypto";
 
 export interface App {
   id: string;

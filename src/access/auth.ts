@@ -6,7 +6,7 @@
 import type { Env } from "../env";
 import { unauthorized } from "../http/errors";
 import { nowIso } from "../storage/db";
-import { randomToken, sha256Hex, timingSafeEqualStrings } from "./crypto";
+import { randomToken, sha256Hex, timingSafeEqualStrings } from "../relay/crypto";
 import type { Principal } from "./policy";
 
 export const ADMIN_LOGIN = "admin";

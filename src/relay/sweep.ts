@@ -1,6 +1,6 @@
 /** The cron sweep: re-enqueues pending deliveries whose messages were lost. */
 
-import { sweepStaleDeliveries } from "../core/deliveries";
+import { sweepStaleDeliveries } from "./deliveries";
 import { config, type Env } from "../env";
 
 export async function sweep(env: Env): Promise<number> {

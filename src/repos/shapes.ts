@@ -4,9 +4,9 @@
  * `deployment_status` and `status` payloads with them, so they sit beside the core rather
  * than inside the GitHub dialect.
  */
-import type { CommitStatusRow } from "../core/commit-statuses";
-import type { DeploymentRow, DeploymentStatusRow } from "../core/deployments";
-import type { RepositoryRef } from "../core/repositories";
+import type { CommitStatusRow } from "./commit-statuses";
+import type { DeploymentRow, DeploymentStatusRow } from "./deployments";
+import type { RepositoryRef } from "./repositories";
 
 /** A stable numeric id for a login: logins are the relay's users, and GitHub objects want ids. */
 export function userId(login: string): number {

@@ -2,9 +2,9 @@
  * Deploy environments and their deploy hooks: secret URLs that start a deployment when
  * fetched. Only a hash of each secret is kept, and it is compared in constant time.
  */
-import type { Env } from "../env";
-import { nowIso } from "../storage/db";
-import { randomToken, sha256Hex, toHex } from "./crypto";
+import type { Env } from "../../env";
+import { nowIso } from "../../storage/db";
+import { randomToken, sha256Hex, toHex } from "../../relay/crypto";
 
 export interface Environment {
   id: number;

@@ -1,6 +1,6 @@
 /** Akkeris' build object: what the builds API answers and what build events carry. */
-import type { App } from "../core/apps";
-import type { BuildRow } from "../objects/app-builds";
+import type { App } from "./store";
+import type { BuildRow } from "./app-builds";
 
 export function renderBuild(build: BuildRow, app: Pick<App, "id" | "name" | "space">) {
   return {

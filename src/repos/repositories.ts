@@ -4,7 +4,7 @@
  */
 import type { Env } from "../env";
 import { nowIso } from "../storage/db";
-import { decryptSecret, encryptSecret } from "./crypto";
+import { decryptSecret, encryptSecret } from "../relay/crypto";
 
 export interface RepositoryRef {
   id: number;

@@ -2,8 +2,8 @@
  * The little of GitHub's REST API the relay calls itself: registering and removing the
  * webhook an auto build needs. The caller's token is used for this one call and dropped.
  */
-import type { Env } from "../env";
-import { ApiError } from "../http/errors";
+import type { Env } from "../../env";
+import { ApiError } from "../../http/errors";
 
 /** Where GitHub's API lives. Default https://api.github.com; GitHub Enterprise and tests point elsewhere. */
 export const githubApiUrl = (env: Env) => (env.GITHUB_API_URL ?? "https://api.github.com").replace(/\/+$/, "");

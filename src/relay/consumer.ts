@@ -3,8 +3,8 @@
  * for a delivery that already succeeded, failed, or is held by another consumer does
  * nothing but ack.
  */
-import { claimDeliveries, failWithoutAttempt, markDeadLettered, recordAttempts } from "../core/deliveries";
-import { type Attempted, attemptDelivery } from "../core/dispatch";
+import { claimDeliveries, failWithoutAttempt, markDeadLettered, recordAttempts } from "./deliveries";
+import { type Attempted, attemptDelivery } from "./dispatch";
 import { config, type DeliveryMessage, type Env } from "../env";
 
 /** Extra lease beyond the receiver timeout, covering signing and the D1 writes. */

@@ -8,14 +8,14 @@
  * The alarm also times out pushes whose checks never finish.
  */
 import { DurableObject } from "cloudflare:workers";
-import { type App, buildSubject } from "../core/apps";
-import { type BuildStatus, type CheckState, canTransition, checksVerdict } from "../core/builds";
-import { createDeployment } from "../core/deployments";
-import { publish } from "../core/events";
-import { ensureRepository } from "../core/repositories";
-import { config, type Env } from "../env";
-import { renderBuild } from "../shapes/akkeris";
-import { nowIso } from "../storage/db";
+import { type App, buildSubject } from "./store";
+import { type BuildStatus, type CheckState, canTransition, checksVerdict } from "./build-rules";
+import { createDeployment } from "../../repos/deployments";
+import { publish } from "../../relay/events";
+import { ensureRepository } from "../../repos/repositories";
+import { config, type Env } from "../../env";
+import { renderBuild } from "./build-shape";
+import { nowIso } from "../../storage/db";
 
 // Types, not interfaces: SqlStorage rows need an implicit index signature.
 export type BuildRow = {

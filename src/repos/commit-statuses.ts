@@ -1,10 +1,10 @@
 /** Commit statuses: what CI reports per sha and context, and the combined state. */
 
 import type { Env } from "../env";
-import { renderRepository, renderUser } from "../shapes/github";
+import { renderRepository, renderUser } from "./shapes";
 import { nowIso, pagedSelect, reserveIds } from "../storage/db";
 import type { RepoScope } from "./deployments";
-import { publish } from "./events";
+import { publish } from "../relay/events";
 
 export type CommitState = "error" | "failure" | "pending" | "success";
 

@@ -12,10 +12,10 @@ import {
   renderDeploymentStatus,
   renderRepository,
   renderUser,
-} from "../shapes/github";
+} from "./shapes";
 import { isUniqueViolation, nowIso, pagedSelect, reserveIds } from "../storage/db";
 import { latestStatuses } from "./commit-statuses";
-import { type NewEvent, publish, publishAll } from "./events";
+import { type NewEvent, publish, publishAll } from "../relay/events";
 import { resolveRef } from "./refs";
 import type { RepositoryRef } from "./repositories";
 

@@ -1,7 +1,7 @@
 /** Token management: only the admin (ADMIN_TOKEN) mints, lists and revokes API tokens. */
 import * as v from "valibot";
-import { authenticate, listTokens, mintToken, revokeToken } from "../core/auth";
-import { authorizeAdmin } from "../core/policy";
+import { authenticate, listTokens, mintToken, revokeToken } from "./auth";
+import { authorizeAdmin } from "./policy";
 import { parseInput, readJson } from "../http/body";
 import { notFound } from "../http/errors";
 import { numericId } from "../http/params";
