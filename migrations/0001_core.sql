@@ -1,4 +1,4 @@
--- hookrelay core schema. docs/schema.md explains each table and the delivery lifecycle.
+-- hookrelay core schema. docs/schema.md explains each table; docs/lifecycle.md the delivery lifecycle.
 
 -- API tokens minted by an admin. Only the SHA-256 of a token is kept.
 CREATE TABLE api_tokens (
@@ -65,7 +65,7 @@ CREATE INDEX subscriptions_by_subject ON subscriptions (subject_type, subject, a
 -- GitHub refuses a second hook with the same URL on one repository.
 CREATE UNIQUE INDEX subscriptions_github_url ON subscriptions (subject_type, subject, url) WHERE dialect = 'github';
 
--- One row per event x subscription (plus one per redelivery). See docs/schema.md for states.
+-- One row per event x subscription (plus one per redelivery). See docs/lifecycle.md for states.
 CREATE TABLE deliveries (
   id               INTEGER PRIMARY KEY AUTOINCREMENT,
   guid             TEXT    NOT NULL,               -- X-GitHub-Delivery / webhook-id; kept on redelivery

@@ -1,5 +1,5 @@
 -- Deployments, deployment statuses and commit statuses (GitHub's API), and the refs the
--- relay learns from relayed pushes. docs/lifecycle.md describes the tables.
+-- relay learns from relayed pushes. docs/schema.md describes the tables.
 
 -- Id allocation for rows whose id must be known before the batch that writes them
 -- (their event payloads carry it), so row and event commit together.

@@ -1,5 +1,5 @@
 -- Akkeris apps and their auto build/deploy hooks (spec 000). Build state itself lives in
--- one Durable Object per app (src/objects/app-builds.ts), which serialises it.
+-- one Durable Object per app (src/dialects/akkeris/app-builds.ts), which serialises it.
 
 CREATE TABLE apps (
   id            TEXT PRIMARY KEY,            -- UUID

@@ -1,12 +1,15 @@
 /** Bindings, secrets and vars the Worker runs with (see wrangler.toml and .dev.vars.example). */
 export interface Env {
   DB: D1Database;
-  /** Producer for outbound deliveries; its consumer is `src/queue/consumer.ts`. */
+  /** Producer for outbound deliveries; its consumer is `src/relay/consumer.ts`. */
   DELIVERIES: Queue<DeliveryMessage>;
   /** Producer for deliveries that exhausted their retries. */
   DEAD_LETTERS: Queue<DeliveryMessage>;
-  /** One Durable Object per app: serialises its auto builds (src/objects/app-builds.ts). */
-  APP_BUILDS: DurableObjectNamespace<import("./dialects/akkeris/app-builds").AppBuilds>;
+  /**
+   * One Durable Object per app: serialises its auto builds. Typed where it is used
+   * (src/dialects/akkeris/context.ts), so this file imports no dialect.
+   */
+  APP_BUILDS: DurableObjectNamespace;
 
   /** Secret. Bootstrap credential: acts as an admin on every endpoint and mints API tokens. */
   ADMIN_TOKEN?: string;

@@ -1,23 +1,23 @@
 /**
  * hookrelay's Worker: the HTTP APIs (fetch), the delivery and dead-letter consumers
- * (queue) and the sweep that re-enqueues lost deliveries (scheduled).
+ * (queue) and the relay's scheduled jobs (scheduled).
  */
+import { buildApp, deliveryHeaders } from "./app";
 import type { DeliveryMessage, Env } from "./env";
-import { buildRouter } from "./app";
 import { consumeDeadLetters, consumeDeliveries } from "./relay/consumer";
 import { sweep } from "./relay/sweep";
 
-export { AppBuilds } from "./dialects/akkeris/app-builds";
+export { AppBuilds } from "./dialects/akkeris";
 
-const router = buildRouter();
+const app = buildApp();
 
 export default {
-  fetch: (request, env, ctx) => router.fetch(request, env, ctx),
+  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
 
   async queue(batch, env, _ctx) {
     // Queue names differ between deployments; the dead-letter queue's ends in "-dead-letters".
     if (batch.queue.endsWith("-dead-letters")) await consumeDeadLetters(batch, env);
-    else await consumeDeliveries(batch, env);
+    else await consumeDeliveries(batch, env, deliveryHeaders);
   },
 
   async scheduled(_controller, env, ctx) {

@@ -1,16 +1,14 @@
 /**
- * Authentication: turns an Authorization header into a Principal, and the API-token
- * store behind it. Tokens are random, so a plain SHA-256 is a safe lookup key: the
- * database never holds a usable token, and lookup by hash reveals nothing by timing.
+ * Authentication: turns an Authorization header into a Principal. API tokens are looked
+ * up by their SHA-256 (see tokens.ts); ADMIN_TOKEN is compared in constant time.
  */
 import type { Env } from "../env";
 import { unauthorized } from "../http/errors";
-import { nowIso } from "../storage/db";
-import { randomToken, sha256Hex, timingSafeEqualStrings } from "../relay/crypto";
+import { sha256Hex, timingSafeEqualStrings } from "../relay/crypto";
 import type { Principal } from "./policy";
+import { TOKEN_PREFIX, type TokenRow } from "./tokens";
 
 export const ADMIN_LOGIN = "admin";
-const TOKEN_PREFIX = "hr_";
 
 /** Accepts `token T`, `Bearer T`, and Basic auth with T as the password (as curl -u sends). */
 export function credentialFrom(request: Request): string | null {
@@ -33,12 +31,6 @@ export function credentialFrom(request: Request): string | null {
   return null;
 }
 
-interface TokenRow {
-  login: string;
-  can_write: number;
-  owners: string | null;
-}
-
 export async function authenticate(request: Request, env: Env): Promise<Principal> {
   const credential = credentialFrom(request);
   if (!credential) throw unauthorized();
@@ -56,55 +48,4 @@ export async function authenticate(request: Request, env: Env): Promise<Principa
     canWrite: row.can_write === 1,
     owners: row.owners ? (JSON.parse(row.owners) as string[]) : null,
   };
-}
-
-export interface ApiToken {
-  id: number;
-  login: string;
-  write: boolean;
-  owners: string[] | null;
-  created_at: string;
-}
-
-interface ApiTokenRow extends TokenRow {
-  id: number;
-  created_at: string;
-}
-
-function toApiToken(row: ApiTokenRow): ApiToken {
-  return {
-    id: row.id,
-    login: row.login,
-    write: row.can_write === 1,
-    owners: row.owners ? (JSON.parse(row.owners) as string[]) : null,
-    created_at: row.created_at,
-  };
-}
-
-/** Mints a token. The plain token is returned here once and never stored. */
-export async function mintToken(
-  env: Env,
-  input: { login: string; write: boolean; owners?: string[] | undefined },
-): Promise<ApiToken & { token: string }> {
-  const token = `${TOKEN_PREFIX}${randomToken(24)}`;
-  const owners = input.owners ? JSON.stringify([...new Set(input.owners.map((o) => o.toLowerCase()))]) : null;
-  const row = await env.DB.prepare(
-    `INSERT INTO api_tokens (login, token_hash, can_write, owners, created_at)
-     VALUES (?, ?, ?, ?, ?) RETURNING id, login, can_write, owners, created_at`,
-  )
-    .bind(input.login, await sha256Hex(token), input.write ? 1 : 0, owners, nowIso())
-    .first<ApiTokenRow>();
-  return { ...toApiToken(row as ApiTokenRow), token };
-}
-
-export async function listTokens(env: Env): Promise<ApiToken[]> {
-  const { results } = await env.DB.prepare(
-    "SELECT id, login, can_write, owners, created_at FROM api_tokens ORDER BY id",
-  ).all<ApiTokenRow>();
-  return results.map(toApiToken);
-}
-
-export async function revokeToken(env: Env, id: number): Promise<boolean> {
-  const result = await env.DB.prepare("DELETE FROM api_tokens WHERE id = ?").bind(id).run();
-  return result.meta.changes > 0;
 }

@@ -1,11 +1,12 @@
 /** Token management: only the admin (ADMIN_TOKEN) mints, lists and revokes API tokens. */
 import * as v from "valibot";
-import { authenticate, listTokens, mintToken, revokeToken } from "./auth";
-import { authorizeAdmin } from "./policy";
 import { parseInput, readJson } from "../http/body";
 import { notFound } from "../http/errors";
 import { numericId } from "../http/params";
 import { type HttpRouter, noContent } from "../http/types";
+import { authenticate } from "./auth";
+import { authorizeAdmin } from "./policy";
+import { listTokens, mintToken, revokeToken } from "./tokens";
 
 const NewToken = v.object({
   login: v.pipe(

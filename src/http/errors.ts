@@ -1,6 +1,7 @@
 /**
  * The one error type. Core and handlers throw it; each dialect's router turns it into
- * that dialect's error body in one place (`toGitHubError` below for the GitHub-style APIs).
+ * that dialect's error body in one place (its `errors.ts`). GitHub's shape, below, is
+ * also the relay's own: tokens, `/relay/` and anything no dialect claims.
  */
 export interface FieldError {
   resource?: string;
@@ -39,46 +40,6 @@ export function toGitHubError(error: unknown): Response {
   body.documentation_url = GITHUB_DOCS;
   return Response.json(body, { status: apiError.status, headers: apiError.headers });
 }
-
-/** Akkeris' error body: `{code, message}`, as its controller answers. */
-export function toAkkerisError(error: unknown): Response {
-  const apiError = asApiError(error);
-  const message = apiError.errors?.length
-    ? `${apiError.message}: ${apiError.errors.map((e) => e.message ?? e.field).join("; ")}`
-    : apiError.message;
-  return Response.json({ code: apiError.status, message }, { status: apiError.status, headers: apiError.headers });
-}
-
-/** Flightcontrol's shape: its success answers say `"success": "true"`, so errors say `"false"`. */
-export function toFlightcontrolError(error: unknown): Response {
-  const apiError = asApiError(error);
-  const body: Record<string, unknown> = { success: "false", error: apiError.message };
-  if (apiError.errors) body.errors = apiError.errors;
-  return Response.json(body, { status: apiError.status, headers: apiError.headers });
-}
-
-/** Alauda's shape: `{"errors": [{"code", "message", "source"?}]}`. */
-export function toAlaudaError(error: unknown): Response {
-  const apiError = asApiError(error);
-  const code = ALAUDA_CODES[apiError.status] ?? "error";
-  const errors = apiError.errors?.length
-    ? apiError.errors.map((e) => ({
-        code,
-        message: e.message ?? apiError.message,
-        ...(e.field ? { source: e.field } : {}),
-      }))
-    : [{ code, message: apiError.message }];
-  return Response.json({ errors }, { status: apiError.status, headers: apiError.headers });
-}
-
-const ALAUDA_CODES: Record<number, string> = {
-  400: "invalid_args",
-  401: "not_authenticated",
-  403: "permission_denied",
-  404: "resource_not_exist",
-  413: "request_too_large",
-  422: "invalid_args",
-};
 
 /** Anything that is not an ApiError is our fault: log it, answer 500, reveal nothing. */
 export function asApiError(error: unknown): ApiError {

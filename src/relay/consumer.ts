@@ -3,9 +3,10 @@
  * for a delivery that already succeeded, failed, or is held by another consumer does
  * nothing but ack.
  */
-import { claimDeliveries, failWithoutAttempt, markDeadLettered, recordAttempts } from "./deliveries";
-import { type Attempted, attemptDelivery } from "./dispatch";
+
 import { config, type DeliveryMessage, type Env } from "../env";
+import { claimDeliveries, failWithoutAttempt, markDeadLettered, recordAttempts } from "./deliveries";
+import { type Attempted, attemptDelivery, type DeliveryHeadersByDialect } from "./dispatch";
 
 /** Extra lease beyond the receiver timeout, covering signing and the D1 writes. */
 const LEASE_MARGIN_MS = 30_000;
@@ -20,7 +21,11 @@ type Step =
  * A batch is claimed in one D1 batch, sent concurrently (one slow receiver does not hold
  * up the others), and recorded in one D1 batch.
  */
-export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
+export async function consumeDeliveries(
+  batch: MessageBatch<DeliveryMessage>,
+  env: Env,
+  dialectHeaders: DeliveryHeadersByDialect,
+): Promise<void> {
   const cfg = config(env);
   let claimed: Awaited<ReturnType<typeof claimDeliveries>>;
   try {
@@ -45,7 +50,7 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
       taken.add(delivery.id);
       if (!delivery.active) return { message, kind: "inactive", deliveryId: delivery.id };
       try {
-        return { message, kind: "attempted", attempted: await attemptDelivery(env, cfg, delivery) };
+        return { message, kind: "attempted", attempted: await attemptDelivery(env, cfg, delivery, dialectHeaders) };
       } catch (error) {
         console.error(`delivery ${delivery.id} crashed`, String(error));
         return { message, kind: "crashed" };

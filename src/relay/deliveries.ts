@@ -1,10 +1,10 @@
 /**
  * The delivery store: enqueueing, claiming, recording attempts, redelivery, the sweep,
- * and the attempt log that the deliveries APIs read. docs/schema.md draws the states.
+ * and the attempt log that the deliveries APIs read. docs/lifecycle.md draws the states.
  */
 import type { DeliveryMessage, Env } from "../env";
 import { nowIso, parseJsonColumn, SQL_UUID } from "../storage/db";
-import { loadPayload } from "./events";
+import { loadPayload } from "./payloads";
 import type { Dialect } from "./subscriptions";
 
 /** `sendBatch` takes at most 100 messages. */
@@ -39,7 +39,8 @@ export interface ClaimedDelivery {
   contentType: "json" | "form";
   sealedSecret: string | null;
   active: boolean;
-  repositoryId: number | null;
+  subjectType: string;
+  subject: string;
 }
 
 interface ClaimRow {
@@ -55,7 +56,8 @@ interface ClaimRow {
   content_type: "json" | "form";
   secret: string | null;
   active: number;
-  repository_id: number | null;
+  subject_type: string;
+  subject: string;
 }
 
 /** D1 binds at most 100 parameters per statement; claims go in chunks below that. */
@@ -75,7 +77,8 @@ function toClaimed(row: ClaimRow): ClaimedDelivery {
     contentType: row.content_type,
     sealedSecret: row.secret,
     active: row.active === 1,
-    repositoryId: row.repository_id,
+    subjectType: row.subject_type,
+    subject: row.subject,
   };
 }
 
@@ -101,11 +104,10 @@ export async function claimDeliveries(env: Env, ids: number[], leaseMs: number):
       env.DB.prepare(
         `SELECT d.id, d.guid, d.event_id, e.type AS event_type, e.payload, d.attempts,
                 s.id AS subscription_id, s.dialect, s.url, s.content_type, s.secret, s.active,
-                r.id AS repository_id
+                s.subject_type, s.subject
          FROM deliveries d
          JOIN events e ON e.id = d.event_id
          JOIN subscriptions s ON s.id = d.subscription_id
-         LEFT JOIN repositories r ON s.subject_type = 'repository' AND r.full_name = s.subject
          WHERE d.id IN (${list})`,
       ).bind(...chunk),
     ]);

@@ -6,7 +6,7 @@
 import type { Config, Env } from "../env";
 import { decryptSecret, utf8 } from "./crypto";
 import type { AttemptRecord, ClaimedDelivery, DeliveryOutcome } from "./deliveries";
-import { loadPayload } from "./events";
+import { loadPayload } from "./payloads";
 import { decide, parseRetryAfter } from "./retry";
 import { signatureHeaders } from "./signing";
 import { targetProblem } from "./targets";
@@ -20,13 +20,28 @@ export type AttemptVerdict =
   | { kind: "retry"; delaySeconds: number }
   | { kind: "failed"; reason: string };
 
+/**
+ * The headers a dialect adds to its own deliveries (GitHub's `X-GitHub-*`), keyed by
+ * dialect name. Every delivery also carries the relay's own and the signature headers.
+ */
+export type DeliveryHeaders = (
+  env: Env,
+  delivery: ClaimedDelivery,
+) => Record<string, string> | Promise<Record<string, string>>;
+export type DeliveryHeadersByDialect = Readonly<Record<string, DeliveryHeaders>>;
+
 export interface Attempted {
   verdict: AttemptVerdict;
   record: AttemptRecord;
   outcome: DeliveryOutcome;
 }
 
-export async function attemptDelivery(env: Env, cfg: Config, delivery: ClaimedDelivery): Promise<Attempted> {
+export async function attemptDelivery(
+  env: Env,
+  cfg: Config,
+  delivery: ClaimedDelivery,
+  dialectHeaders: DeliveryHeadersByDialect,
+): Promise<Attempted> {
   const payload = await loadPayload(env, delivery.eventId, delivery.payload);
   const body = utf8(delivery.contentType === "form" ? new URLSearchParams({ payload }).toString() : payload);
   const secret = delivery.sealedSecret ? await decryptSecret(env.SECRETS_KEY, delivery.sealedSecret) : null;
@@ -37,17 +52,9 @@ export async function attemptDelivery(env: Env, cfg: Config, delivery: ClaimedDe
     "user-agent": USER_AGENT,
     "x-hookrelay-event": delivery.eventType,
     "x-hookrelay-delivery": delivery.guid,
+    ...(await dialectHeaders[delivery.dialect]?.(env, delivery)),
     ...(await signatureHeaders({ id: delivery.guid, body, secret, timestamp })),
   };
-  if (delivery.dialect === "github") {
-    headers["x-github-event"] = delivery.eventType;
-    headers["x-github-delivery"] = delivery.guid;
-    headers["x-github-hook-id"] = String(delivery.subscriptionId);
-    headers["x-github-hook-installation-target-type"] = "repository";
-    if (delivery.repositoryId !== null) {
-      headers["x-github-hook-installation-target-id"] = String(delivery.repositoryId);
-    }
-  }
 
   const attempt = delivery.attempts + 1;
   const started = Date.now();

@@ -7,6 +7,7 @@
 import type { Env } from "../env";
 import { nowIso, SQL_UUID } from "../storage/db";
 import { enqueueDeliveries } from "./deliveries";
+import { payloadParts } from "./payloads";
 
 export interface NewEvent {
   type: string;
@@ -26,9 +27,6 @@ export interface Published {
   duplicate: boolean;
   deliveryIds: number[];
 }
-
-/** D1 caps a row at about 2 MB; bigger payloads are split into parts below this size. */
-export const PAYLOAD_PART_CHARS = 512 * 1024;
 
 const INSERT_EVENT = `INSERT INTO events (id, type, subject_type, subject, source, source_id, payload, created_at)
   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (source, source_id) DO NOTHING`;
@@ -74,7 +72,7 @@ export async function publishAll(env: Env, events: NewEvent[], options: PublishO
   const plan = events.map((event) => ({ event, eventId: crypto.randomUUID(), insertAt: 0, fanOutAt: 0 }));
   plan.forEach((entry, index) => {
     const { event, eventId } = entry;
-    const split = event.payload.length > PAYLOAD_PART_CHARS;
+    const parts = payloadParts(env, eventId, event.payload);
     entry.insertAt = statements.length;
     statements.push(
       env.DB.prepare(INSERT_EVENT).bind(
@@ -84,20 +82,11 @@ export async function publishAll(env: Env, events: NewEvent[], options: PublishO
         event.subject,
         event.source,
         event.sourceId ?? eventId,
-        split ? null : event.payload,
+        parts.length > 0 ? null : event.payload,
         createdAt,
       ),
     );
-    if (split) {
-      for (let part = 0; part * PAYLOAD_PART_CHARS < event.payload.length; part++) {
-        const data = event.payload.slice(part * PAYLOAD_PART_CHARS, (part + 1) * PAYLOAD_PART_CHARS);
-        statements.push(
-          env.DB.prepare(
-            "INSERT INTO event_payload_parts (event_id, part, data) SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM events WHERE id = ?1)",
-          ).bind(eventId, part, data),
-        );
-      }
-    }
+    statements.push(...parts);
     if (index === 0 && options.alongside) statements.push(...options.alongside(eventId));
     entry.fanOutAt = statements.length;
     statements.push(
@@ -117,15 +106,6 @@ export async function publishAll(env: Env, events: NewEvent[], options: PublishO
     published.flatMap((p) => p.deliveryIds),
   );
   return published;
-}
-
-/** The payload's JSON text, reassembled from its parts when it was split. */
-export async function loadPayload(env: Env, eventId: string, inline: string | null): Promise<string> {
-  if (inline !== null) return inline;
-  const { results } = await env.DB.prepare("SELECT data FROM event_payload_parts WHERE event_id = ? ORDER BY part")
-    .bind(eventId)
-    .all<{ data: string }>();
-  return results.map((row) => row.data).join("");
 }
 
 /** The newest event of a type on a subject, e.g. a repository's latest push. */

@@ -8,7 +8,8 @@ import { isUniqueViolation, nowIso, pagedSelect, parseJsonColumn } from "../stor
 import { encryptSecret } from "./crypto";
 import { targetProblem } from "./targets";
 
-export type Dialect = "github" | "alauda";
+/** The name of the dialect whose API made a subscription (`github`, `alauda`, ...): it decides how deliveries look. */
+export type Dialect = string;
 export type ContentType = "json" | "form";
 
 export interface Subscription {

@@ -1,7 +1,7 @@
 /** The cron sweep: re-enqueues pending deliveries whose messages were lost. */
 
-import { sweepStaleDeliveries } from "./deliveries";
 import { config, type Env } from "../env";
+import { sweepStaleDeliveries } from "./deliveries";
 
 export async function sweep(env: Env): Promise<number> {
   const ids = await sweepStaleDeliveries(env, config(env).sweepStaleAfterSeconds);

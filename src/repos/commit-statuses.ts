@@ -1,25 +1,10 @@
 /** Commit statuses: what CI reports per sha and context, and the combined state. */
 
 import type { Env } from "../env";
-import { renderRepository, renderUser } from "./shapes";
-import { nowIso, pagedSelect, reserveIds } from "../storage/db";
-import type { RepoScope } from "./deployments";
 import { publish } from "../relay/events";
-
-export type CommitState = "error" | "failure" | "pending" | "success";
-
-export interface CommitStatusRow {
-  id: number;
-  subject: string;
-  sha: string;
-  state: CommitState;
-  context: string;
-  description: string | null;
-  target_url: string | null;
-  creator: string;
-  created_at: string;
-  updated_at: string;
-}
+import { nowIso, pagedSelect, reserveIds } from "../storage/db";
+import { renderRepository, renderUser } from "./shapes";
+import type { CommitState, CommitStatusRow, RepoScope } from "./types";
 
 export interface NewCommitStatus {
   state: CommitState;

@@ -6,69 +6,35 @@
 
 import type { Env } from "../env";
 import { ApiError, validationFailed } from "../http/errors";
-import {
-  type RepoUrls,
-  renderDeployment,
-  renderDeploymentStatus,
-  renderRepository,
-  renderUser,
-} from "./shapes";
+import { type NewEvent, publish, publishAll } from "../relay/events";
 import { isUniqueViolation, nowIso, pagedSelect, reserveIds } from "../storage/db";
 import { latestStatuses } from "./commit-statuses";
-import { type NewEvent, publish, publishAll } from "../relay/events";
 import { resolveRef } from "./refs";
-import type { RepositoryRef } from "./repositories";
+import { renderDeployment, renderDeploymentStatus, renderRepository, renderUser } from "./shapes";
+import type { DeploymentRow, DeploymentState, DeploymentStatusRow, RepoScope, RepositoryRef } from "./types";
 
-/** A repository as the caller addressed it, and who is acting. */
-export interface RepoScope {
-  subject: string;
+/**
+ * What a new deployment status means beyond the repository: a dialect that models
+ * deployments as something else (Alauda's jobs) adds its own events here, and they commit
+ * in the same transaction as the status and its `deployment_status` event.
+ */
+export type DeploymentStatusListener = (change: {
+  deployment: DeploymentRow;
+  status: DeploymentStatusRow;
   repository: RepositoryRef;
-  urls: RepoUrls;
-  login: string;
-}
+  /** The `deployment_status` payload, with the rendered deployment and status. */
+  payload: { deployment: unknown; deployment_status: unknown };
+}) => NewEvent[];
 
-export interface DeploymentRow {
-  id: number;
-  subject: string;
-  sha: string;
-  ref: string;
-  task: string;
-  payload: string;
-  environment: string;
-  original_environment: string;
-  description: string;
-  creator: string;
-  transient_environment: number;
-  production_environment: number;
-  created_at: string;
-  updated_at: string;
-}
+const statusListeners: DeploymentStatusListener[] = [];
 
-export type DeploymentState = "error" | "failure" | "inactive" | "in_progress" | "queued" | "pending" | "success";
-
-export interface DeploymentStatusRow {
-  id: number;
-  deployment_id: number;
-  state: DeploymentState;
-  description: string;
-  environment: string;
-  target_url: string;
-  log_url: string;
-  environment_url: string;
-  creator: string;
-  created_at: string;
-  updated_at: string;
+/** Registered once per isolate by src/app.ts, from the dialects that listen. */
+export function onDeploymentStatus(listener: DeploymentStatusListener): void {
+  if (!statusListeners.includes(listener)) statusListeners.push(listener);
 }
 
 /** A repeated Idempotency-Key within this window returns the original deployment. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
-
-/** Deployment states that finish a job, and the Alauda event each one publishes. */
-const JOB_EVENTS: Partial<Record<DeploymentState, "job:succeed" | "job:fail">> = {
-  success: "job:succeed",
-  failure: "job:fail",
-  error: "job:fail",
-};
 
 /** Deployments whose latest status is one of these are live, and GitHub will not delete them. */
 const ACTIVE_STATES: ReadonlySet<string> = new Set(["success", "in_progress", "queued", "pending"]);
@@ -328,30 +294,8 @@ export async function createDeploymentStatus(
       payload: JSON.stringify(event),
     },
   ];
-  // A deployment is also a job (Alauda's subject): finishing it is job:succeed or job:fail.
-  const jobEvent = JOB_EVENTS[input.state];
-  if (jobEvent) {
-    events.push({
-      type: jobEvent,
-      subjectType: "job",
-      subject: String(deploymentId),
-      source: "hookrelay",
-      payload: JSON.stringify({
-        event: jobEvent,
-        subject_type: "job",
-        subject: String(deploymentId),
-        job: {
-          id: String(deploymentId),
-          state: input.state,
-          description: input.description,
-          target_url: input.targetUrl,
-        },
-        deployment: event.deployment,
-        deployment_status: event.deployment_status,
-        repository: { full_name: scope.repository.fullName },
-      }),
-    });
-  }
+  for (const listener of statusListeners)
+    events.push(...listener({ deployment, status, repository: scope.repository, payload: event }));
   await publishAll(env, events, {
     alongside: () => [
       env.DB.prepare(INSERT_STATUS).bind(...Object.values(status)),

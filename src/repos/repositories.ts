@@ -3,13 +3,9 @@
  * headers, and each repository's inbound (ingest) secret, encrypted at rest.
  */
 import type { Env } from "../env";
-import { nowIso } from "../storage/db";
 import { decryptSecret, encryptSecret } from "../relay/crypto";
-
-export interface RepositoryRef {
-  id: number;
-  fullName: string;
-}
+import { nowIso } from "../storage/db";
+import type { RepositoryRef } from "./types";
 
 /** Subscriptions and events key repositories by lower-cased `owner/repo`, as GitHub is case-insensitive. */
 export const repositorySubject = (owner: string, repo: string): string => `${owner}/${repo}`.toLowerCase();
@@ -30,6 +26,20 @@ export async function ensureRepository(env: Env, owner: string, repo: string): P
     .first<{ id: number; full_name: string }>();
   if (!row) throw new Error("repository upsert returned nothing");
   if (knownRepositories.size > 10_000) knownRepositories.clear();
+  const ref = { id: row.id, fullName: row.full_name };
+  knownRepositories.set(key, ref);
+  return ref;
+}
+
+/** A repository the relay already knows, by its `owner/repo` subject; null when it has none. */
+export async function findRepository(env: Env, subject: string): Promise<RepositoryRef | null> {
+  const key = subject.toLowerCase();
+  const known = knownRepositories.get(key);
+  if (known) return known;
+  const row = await env.DB.prepare("SELECT id, full_name FROM repositories WHERE full_name = ?")
+    .bind(subject)
+    .first<{ id: number; full_name: string }>();
+  if (!row) return null;
   const ref = { id: row.id, fullName: row.full_name };
   knownRepositories.set(key, ref);
   return ref;

@@ -4,9 +4,7 @@
  * `deployment_status` and `status` payloads with them, so they sit beside the core rather
  * than inside the GitHub dialect.
  */
-import type { CommitStatusRow } from "./commit-statuses";
-import type { DeploymentRow, DeploymentStatusRow } from "./deployments";
-import type { RepositoryRef } from "./repositories";
+import type { CommitStatusRow, DeploymentRow, DeploymentStatusRow, RepositoryRef, RepoUrls } from "./types";
 
 /** A stable numeric id for a login: logins are the relay's users, and GitHub objects want ids. */
 export function userId(login: string): number {
@@ -92,13 +90,6 @@ export function renderRepository(repository: RepositoryRef, origin: string) {
     teams_url: `${url}/teams`,
     trees_url: `${url}/git/trees{/sha}`,
   };
-}
-
-/** Where a repository's objects live on the relay, and who is looking. */
-export interface RepoUrls {
-  /** `https://relay/repos/:owner/:repo` */
-  apiBase: string;
-  origin: string;
 }
 
 function deploymentPayload(stored: string): unknown {

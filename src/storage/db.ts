@@ -1,4 +1,4 @@
-/** Small helpers shared by the D1 stores in src/core. */
+/** Small helpers shared by every D1 store (relay, access, repos and the dialects). */
 
 export function nowIso(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");

@@ -4,8 +4,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { hmac, toHex, utf8 } from "../../src/relay/crypto";
 import type { AppBuilds } from "../../src/dialects/akkeris/app-builds";
+import { appBuilds } from "../../src/dialects/akkeris/context";
+import { hmac, toHex, utf8 } from "../../src/relay/crypto";
 import { call, callJson, fakeGitHub, mintToken } from "./helpers";
 
 const sha = (n: number) => n.toString(16).padStart(40, "c");
@@ -345,7 +346,7 @@ describe("status checks", () => {
   it("times out checks that never finish, by alarm", async () => {
     const { app, secret } = await setup();
     await callback(app.name, "push", push(14), secret);
-    const stub = env.APP_BUILDS.get(env.APP_BUILDS.idFromName(app.id));
+    const stub = appBuilds(env, app.id);
     await runInDurableObject(stub, (instance: AppBuilds, state) => {
       void instance;
       state.storage.sql.exec("UPDATE waiting SET deadline = ?", Date.now() - 1);

@@ -3,8 +3,8 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { publish } from "../../src/relay/events";
 import worker from "../../src/index";
+import { publish } from "../../src/relay/events";
 import { consume, createHook, deliveryRow, holdQueue, interceptDeliveries } from "./helpers";
 
 async function pendingDelivery(url: string, extra: Record<string, unknown> = {}) {

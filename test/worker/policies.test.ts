@@ -1,10 +1,10 @@
 // Pure policies (retry, signing, targets, pagination), run in workerd for its WebCrypto.
 import { describe, expect, it } from "vitest";
+import { linkHeader, readPage } from "../../src/http/pagination";
 import { hmac, toBase64, toHex, utf8 } from "../../src/relay/crypto";
 import { decide, MAX_QUEUE_DELAY_SECONDS, parseRetryAfter } from "../../src/relay/retry";
 import { signatureHeaders, verifyHubSignature } from "../../src/relay/signing";
 import { targetProblem } from "../../src/relay/targets";
-import { linkHeader, readPage } from "../../src/http/pagination";
 
 const schedule = [5, 300, 1800, 7200, 18000, 36000, 36000, 36000];
 

@@ -8,29 +8,14 @@
  * The alarm also times out pushes whose checks never finish.
  */
 import { DurableObject } from "cloudflare:workers";
-import { type App, buildSubject } from "./store";
-import { type BuildStatus, type CheckState, canTransition, checksVerdict } from "./build-rules";
-import { createDeployment } from "../../repos/deployments";
-import { publish } from "../../relay/events";
-import { ensureRepository } from "../../repos/repositories";
 import { config, type Env } from "../../env";
-import { renderBuild } from "./build-shape";
+import { publish } from "../../relay/events";
+import { createDeployment } from "../../repos/deployments";
+import { repoScopeFor } from "../../repos/scope";
 import { nowIso } from "../../storage/db";
-
-// Types, not interfaces: SqlStorage rows need an implicit index signature.
-export type BuildRow = {
-  id: string;
-  status: BuildStatus;
-  commit_sha: string;
-  branch: string;
-  repo: string;
-  author: string;
-  message: string;
-  image: string | null;
-  reason: string | null;
-  created_at: string;
-  updated_at: string;
-};
+import { type BuildRow, type BuildStatus, type CheckState, canTransition, checksVerdict } from "./build-rules";
+import { renderBuild } from "./render";
+import { type App, appKey, buildSubject } from "./store";
 
 /** What the object needs to know about its app and auto build, passed with every call. */
 export interface AppContext {
@@ -302,7 +287,7 @@ export class AppBuilds extends DurableObject<Env> {
       payload: {
         event: type,
         subject: buildSubject(ctx.app),
-        app: { id: ctx.app.id, name: `${ctx.app.name}-${ctx.app.space}` },
+        app: { id: ctx.app.id, name: appKey(ctx.app) },
         space: { name: ctx.app.space },
         build: renderBuild(build, ctx.app),
         ...extra,
@@ -329,15 +314,10 @@ export class AppBuilds extends DurableObject<Env> {
     }
     const { build, ctx } = entry;
     const [owner = "", repo = ""] = ctx.repoFullName.split("/");
-    const environment = `${ctx.app.name}-${ctx.app.space}`;
+    const environment = appKey(ctx.app);
     await createDeployment(
       this.env,
-      {
-        subject: ctx.repoFullName.toLowerCase(),
-        repository: await ensureRepository(this.env, owner, repo),
-        urls: { apiBase: `${ctx.origin}/repos/${owner}/${repo}`, origin: ctx.origin },
-        login: ctx.username,
-      },
+      await repoScopeFor(this.env, { owner, repo, origin: ctx.origin, login: ctx.username }),
       {
         ref: build.commit_sha,
         task: "deploy",

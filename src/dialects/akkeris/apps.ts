@@ -1,6 +1,5 @@
 /** A small apps API in Akkeris' image: /apps. Auto builds and builds hang off an app. */
 import * as v from "valibot";
-import { type App, createApp, deleteApp, findApp, listApps } from "./store";
 import { authenticate } from "../../access/auth";
 import { type Access, authorizeWrite } from "../../access/policy";
 import type { Env } from "../../env";
@@ -8,6 +7,7 @@ import { parseInput, readJson } from "../../http/body";
 import { ApiError } from "../../http/errors";
 import type { HttpRouter, IRequest } from "../../http/types";
 import { renderApp } from "./render";
+import { type App, createApp, deleteApp, findApp, listApps } from "./store";
 
 const Name = v.pipe(v.string(), v.regex(/^[a-z][a-z0-9]{1,29}$/, "must be 2-30 lower-case letters and digits"));
 

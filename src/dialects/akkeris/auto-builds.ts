@@ -3,15 +3,16 @@
  * and branch, then build on each push to it, optionally after its status checks pass.
  */
 import * as v from "valibot";
-import { type App, type AutoBuild, deleteAutoBuild, getAutoBuild, saveAutoBuild } from "./store";
-import { randomToken } from "../../relay/crypto";
-import { deleteWebhook, registerWebhook } from "./github-api";
 import type { Env } from "../../env";
 import { parseInput, readJson } from "../../http/body";
 import { ApiError } from "../../http/errors";
 import { type HttpRouter, originOf } from "../../http/types";
+import { randomToken } from "../../relay/crypto";
 import { appFor } from "./apps";
+import { appBuilds } from "./context";
+import { deleteWebhook, registerWebhook } from "./github-api";
 import { renderAutoBuild } from "./render";
+import { type App, type AutoBuild, deleteAutoBuild, getAutoBuild, saveAutoBuild } from "./store";
 
 const GITHUB_REPO = /^https:\/\/github\.com\/([A-Za-z0-9-_.]+)\/([A-Za-z0-9-_.]+?)(?:\.git)?\/?$/;
 
@@ -82,7 +83,7 @@ export function autoBuildRoutes(router: HttpRouter): void {
     router.get(path, async (request, env) => {
       const { app } = await appFor(request, env, "read");
       const autoBuild = await autoBuildOr404(env, app);
-      const checks = await env.APP_BUILDS.get(env.APP_BUILDS.idFromName(app.id)).checksState();
+      const checks = await appBuilds(env, app.id).checksState();
       return Response.json({ ...renderAutoBuild(app, autoBuild), ...checks });
     });
   }

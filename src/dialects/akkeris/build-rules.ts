@@ -6,6 +6,21 @@
  */
 export type BuildStatus = "queued" | "building" | "succeeded" | "failed";
 
+// Types, not interfaces: SqlStorage rows need an implicit index signature.
+export type BuildRow = {
+  id: string;
+  status: BuildStatus;
+  commit_sha: string;
+  branch: string;
+  repo: string;
+  author: string;
+  message: string;
+  image: string | null;
+  reason: string | null;
+  created_at: string;
+  updated_at: string;
+};
+
 const NEXT: Record<BuildStatus, readonly BuildStatus[]> = {
   queued: ["building", "succeeded", "failed"],
   building: ["succeeded", "failed"],

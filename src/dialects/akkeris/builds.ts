@@ -1,13 +1,12 @@
 /** Builds of an app: listed and read from its Durable Object, and reported on by the builder. */
 import * as v from "valibot";
-import { getAutoBuild } from "./store";
-import type { Env } from "../../env";
 import { parseInput, readJson } from "../../http/body";
 import { ApiError } from "../../http/errors";
 import { type HttpRouter, originOf } from "../../http/types";
 import { appFor } from "./apps";
-import { appContext } from "./callback";
+import { appBuilds, appContext } from "./context";
 import { renderBuild } from "./render";
+import { getAutoBuild } from "./store";
 
 const BuildReport = v.object({
   status: v.picklist(["building", "succeeded", "failed"], "status must be building, succeeded or failed"),
@@ -16,18 +15,17 @@ const BuildReport = v.object({
 });
 
 const buildNotFound = () => new ApiError(404, "The specified build was not found.");
-const buildsOf = (env: Env, appId: string) => env.APP_BUILDS.get(env.APP_BUILDS.idFromName(appId));
 
 export function buildRoutes(router: HttpRouter): void {
   router
     .get("/apps/:app/builds", async (request, env) => {
       const { app } = await appFor(request, env, "read");
-      const builds = await buildsOf(env, app.id).listBuilds();
+      const builds = await appBuilds(env, app.id).listBuilds();
       return Response.json(builds.map((build) => renderBuild(build, app)));
     })
     .get("/apps/:app/builds/:id", async (request, env) => {
       const { app } = await appFor(request, env, "read");
-      const build = await buildsOf(env, app.id).getBuild(request.params.id ?? "");
+      const build = await appBuilds(env, app.id).getBuild(request.params.id ?? "");
       if (!build) throw buildNotFound();
       return Response.json(renderBuild(build, app));
     })
@@ -35,7 +33,7 @@ export function buildRoutes(router: HttpRouter): void {
       const { app } = await appFor(request, env, "write");
       const input = parseInput(BuildReport, await readJson(request), "Build");
       const autoBuild = await getAutoBuild(env, app.id);
-      const result = await buildsOf(env, app.id).report(
+      const result = await appBuilds(env, app.id).report(
         appContext(app, autoBuild, originOf(request)),
         request.params.id ?? "",
         input,

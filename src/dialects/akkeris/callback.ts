@@ -4,16 +4,17 @@
  * body is parsed. Answers as Akkeris does: ping 200, events of no interest 205, a push to
  * another branch 205, accepted 201 "Roger that, message received.".
  */
-import { type App, type AutoBuild, autoBuildSecret, findApp, getAutoBuild } from "./store";
-import { type CheckState, checkSuiteCheck, commitStatusCheck } from "./build-rules";
-import { publish } from "../../relay/events";
-import { verifyHubSignature } from "../../relay/signing";
+
 import { readBody } from "../../http/body";
 import { ApiError } from "../../http/errors";
 import { type HttpRouter, originOf } from "../../http/types";
-import type { AppContext } from "./app-builds";
-import { INGEST_BODY_LIMIT, readPayload } from "../github/ingest";
+import { publish } from "../../relay/events";
+import { verifyHubSignature } from "../../relay/signing";
+import { INGEST_BODY_LIMIT, readPayload } from "../../repos/webhooks";
 import { appNotFound } from "./apps";
+import { type CheckState, checkSuiteCheck, commitStatusCheck } from "./build-rules";
+import { appBuilds, appContext } from "./context";
+import { autoBuildSecret, findApp, getAutoBuild } from "./store";
 
 const answer = (code: number, message: string) => Response.json({ code, message }, { status: code });
 
@@ -25,17 +26,6 @@ const notOfInterest = (message: string) =>
   new Response(null, { status: 205, headers: { "x-hookrelay-message": message } });
 
 const accepted = () => answer(201, "Roger that, message received.");
-
-export function appContext(app: App, autoBuild: AutoBuild | null, origin: string, repoFallback = ""): AppContext {
-  return {
-    app: { id: app.id, name: app.name, space: app.space },
-    statusCheck: autoBuild?.status_check === 1,
-    autoDeploy: autoBuild?.auto_deploy === 1,
-    repoFullName: (autoBuild?.repo ?? repoFallback).replace("https://github.com/", ""),
-    username: autoBuild?.username ?? app.created_by,
-    origin,
-  };
-}
 
 interface PushPayload {
   ref?: string;
@@ -95,7 +85,7 @@ export function callbackRoutes(router: HttpRouter): void {
     });
     if (stored.duplicate) return answer(200, "Already received: this X-GitHub-Delivery was handled before.");
 
-    const builds = env.APP_BUILDS.get(env.APP_BUILDS.idFromName(app.id));
+    const builds = appBuilds(env, app.id);
     if (event === "push") {
       const sha = parsed.after ?? parsed.head_commit?.id ?? "";
       await builds.push(appContext(app, autoBuild, originOf(request)), {

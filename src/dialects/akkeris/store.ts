@@ -4,8 +4,8 @@
  */
 import type { Env } from "../../env";
 import { ApiError } from "../../http/errors";
-import { isUniqueViolation, nowIso } from "../../storage/db";
 import { decryptSecret, encryptSecret } from "../../relay/crypto";
+import { isUniqueViolation, nowIso } from "../../storage/db";
 
 export interface App {
   id: string;

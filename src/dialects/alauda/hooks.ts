@@ -5,9 +5,13 @@
  */
 import * as v from "valibot";
 import { authenticate } from "../../access/auth";
-import { deploymentWithState } from "../../repos/deployments";
-import { publish } from "../../relay/events";
 import { authorizeOwner, authorizeWrite, type Principal } from "../../access/policy";
+import type { Env } from "../../env";
+import { parseInput, readJson } from "../../http/body";
+import { ApiError, validationFailed } from "../../http/errors";
+import { numericId } from "../../http/params";
+import { type HttpRouter, noContent } from "../../http/types";
+import { publish } from "../../relay/events";
 import {
   createSubscription,
   deleteSubscription,
@@ -16,11 +20,7 @@ import {
   type Subscription,
   updateSubscription,
 } from "../../relay/subscriptions";
-import type { Env } from "../../env";
-import { parseInput, readJson } from "../../http/body";
-import { ApiError, validationFailed } from "../../http/errors";
-import { numericId } from "../../http/params";
-import { type HttpRouter, noContent } from "../../http/types";
+import { deploymentWithState } from "../../repos/deployments";
 
 /** Each subject type takes only its own events (`build:queued` is hookrelay's addition). */
 export const SUBJECT_EVENTS: Record<string, readonly string[]> = {

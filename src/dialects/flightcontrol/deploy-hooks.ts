@@ -5,15 +5,16 @@
  */
 import * as v from "valibot";
 import { authenticate } from "../../access/auth";
-import { createDeployment, type DeploymentState, deploymentWithState } from "../../repos/deployments";
-import { type Environment, environmentId, findEnvironment, hookForSecret } from "./store";
 import { authorizeOwner } from "../../access/policy";
-import { SHA } from "../../repos/refs";
-import { ensureRepository } from "../../repos/repositories";
 import type { Env } from "../../env";
 import { ApiError, badRequest } from "../../http/errors";
 import { numericId } from "../../http/params";
 import { type HttpRouter, type IRequest, originOf } from "../../http/types";
+import { createDeployment, deploymentWithState } from "../../repos/deployments";
+import { SHA } from "../../repos/refs";
+import { repoScopeFor } from "../../repos/scope";
+import type { DeploymentState } from "../../repos/types";
+import { type Environment, environmentId, findEnvironment, hookForSecret } from "./store";
 
 /** Wrong secret and unknown environment look the same, so the answer reveals neither. */
 const hookNotFound = () => new ApiError(404, "Deploy hook not found");
@@ -62,15 +63,9 @@ async function trigger(
   target: { ref: string; branch: string; environment: string; transient: boolean; force: boolean; prNumber?: number },
 ): Promise<Response> {
   const [owner = "", repo = ""] = environment.repo.split("/");
-  const origin = originOf(request);
   const { deployment } = await createDeployment(
     env,
-    {
-      subject: environment.repo_subject,
-      repository: await ensureRepository(env, owner, repo),
-      urls: { apiBase: `${origin}/repos/${owner}/${repo}`, origin },
-      login: hook.created_by,
-    },
+    await repoScopeFor(env, { owner, repo, origin: originOf(request), login: hook.created_by }),
     {
       ref: target.ref,
       task: "deploy",

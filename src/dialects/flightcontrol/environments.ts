@@ -1,6 +1,12 @@
 /** Environments and their deploy hooks: the management side of deploy-hook URLs (token required). */
 import * as v from "valibot";
 import { authenticate } from "../../access/auth";
+import { type Access, authorizeOwner, type Principal } from "../../access/policy";
+import type { Env } from "../../env";
+import { parseInput, readJson } from "../../http/body";
+import { ApiError } from "../../http/errors";
+import { numericId } from "../../http/params";
+import { type HttpRouter, type IRequest, noContent, originOf } from "../../http/types";
 import {
   createDeployHook,
   createEnvironment,
@@ -12,12 +18,6 @@ import {
   listDeployHooks,
   listEnvironments,
 } from "./store";
-import { type Access, authorizeOwner, type Principal } from "../../access/policy";
-import type { Env } from "../../env";
-import { parseInput, readJson } from "../../http/body";
-import { ApiError } from "../../http/errors";
-import { numericId } from "../../http/params";
-import { type HttpRouter, type IRequest, noContent, originOf } from "../../http/types";
 
 const NewEnvironment = v.object({
   name: v.pipe(v.string("name is required"), v.minLength(1, "name is required"), v.maxLength(64)),

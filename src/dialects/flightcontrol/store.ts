@@ -3,8 +3,8 @@
  * fetched. Only a hash of each secret is kept, and it is compared in constant time.
  */
 import type { Env } from "../../env";
-import { nowIso } from "../../storage/db";
 import { randomToken, sha256Hex, toHex } from "../../relay/crypto";
+import { nowIso } from "../../storage/db";
 
 export interface Environment {
   id: number;

@@ -1,12 +1,12 @@
 /** GitHub's hook deliveries API: the attempt log, and redelivery. */
 import * as v from "valibot";
-import { getAttempt, listAttempts, redeliver } from "../../relay/deliveries";
-import { getSubscription } from "../../relay/subscriptions";
 import { parseInput } from "../../http/body";
 import { notFound } from "../../http/errors";
 import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "../../http/pagination";
 import { numericId } from "../../http/params";
 import type { HttpRouter } from "../../http/types";
+import { getAttempt, listAttempts, redeliver } from "../../relay/deliveries";
+import { getSubscription } from "../../relay/subscriptions";
 import { renderDelivery, renderDeliveryDetail } from "./render";
 import { repoContext } from "./scope";
 

@@ -1,20 +1,20 @@
 /** GitHub's Deployments and Deployment Statuses API (spec 003, plus today's GitHub fields). */
 import * as v from "valibot";
+import { parseInput, readJson } from "../../http/body";
+import { notFound } from "../../http/errors";
+import { pagedJson, readPage } from "../../http/pagination";
+import { numericId } from "../../http/params";
+import { type HttpRouter, noContent } from "../../http/types";
 import {
   createDeployment,
   createDeploymentStatus,
-  type DeploymentState,
   deleteDeployment,
   getDeployment,
   getDeploymentStatus,
   listDeploymentStatuses,
   listDeployments,
 } from "../../repos/deployments";
-import { parseInput, readJson } from "../../http/body";
-import { notFound } from "../../http/errors";
-import { pagedJson, readPage } from "../../http/pagination";
-import { numericId } from "../../http/params";
-import { type HttpRouter, noContent } from "../../http/types";
+import type { DeploymentState } from "../../repos/types";
 import { renderDeployment, renderDeploymentStatus } from "./render";
 import { repoContext, repoScope } from "./scope";
 

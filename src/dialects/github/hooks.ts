@@ -1,8 +1,13 @@
 /** GitHub's repository hooks API: /repos/:owner/:repo/hooks[...] */
 import * as v from "valibot";
+import type { Env } from "../../env";
+import { parseInput, readJson } from "../../http/body";
+import { notFound, validationFailed } from "../../http/errors";
+import { pagedJson, readPage } from "../../http/pagination";
+import { numericId } from "../../http/params";
+import { type HttpRouter, type IRequest, noContent, originOf } from "../../http/types";
 import { deliverEvent } from "../../relay/deliveries";
 import { latestEvent, publish } from "../../relay/events";
-import { ensureRepository } from "../../repos/repositories";
 import {
   type ContentType,
   createSubscription,
@@ -14,12 +19,7 @@ import {
   takesEvent,
   updateSubscription,
 } from "../../relay/subscriptions";
-import type { Env } from "../../env";
-import { parseInput, readJson } from "../../http/body";
-import { notFound, validationFailed } from "../../http/errors";
-import { pagedJson, readPage } from "../../http/pagination";
-import { numericId } from "../../http/params";
-import { type HttpRouter, type IRequest, noContent, originOf } from "../../http/types";
+import { ensureRepository } from "../../repos/repositories";
 import { isGitHubEvent } from "./events";
 import { renderHook, renderHookConfig, renderRepository, renderUser, zen } from "./render";
 import { type RepoContext, repoContext } from "./scope";

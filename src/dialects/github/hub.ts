@@ -3,16 +3,16 @@
  * hub.secret. A subscription is an ordinary GitHub hook, so it shows up in the hooks API.
  */
 import * as v from "valibot";
-import { ensureRepository } from "../../repos/repositories";
+import { parseInput, readFormOrJson } from "../../http/body";
+import { validationFailed } from "../../http/errors";
+import { type HttpRouter, noContent } from "../../http/types";
 import {
   createSubscription,
   deleteSubscription,
   findSubscriptionByUrl,
   updateSubscription,
 } from "../../relay/subscriptions";
-import { parseInput, readFormOrJson } from "../../http/body";
-import { validationFailed } from "../../http/errors";
-import { type HttpRouter, noContent } from "../../http/types";
+import { ensureRepository } from "../../repos/repositories";
 import { isGitHubEvent } from "./events";
 import { pingHook } from "./hooks";
 import { repoContext } from "./scope";

@@ -5,17 +5,15 @@
  * repository's hooks by its X-GitHub-Event.
  */
 import * as v from "valibot";
-import { publish } from "../../relay/events";
-import { refUpdateForPush } from "../../repos/refs";
-import { ingestSecret, repositorySubject, setIngestSecret, verifyWithIngestSecret } from "../../repos/repositories";
-import { verifyHubSignature } from "../../relay/signing";
-import { parseInput, parseJsonText, readBody, readJson } from "../../http/body";
+import { parseInput, readBody, readJson } from "../../http/body";
 import { ApiError, badRequest, notFound } from "../../http/errors";
 import { type HttpRouter, noContent, originOf } from "../../http/types";
+import { publish } from "../../relay/events";
+import { verifyHubSignature } from "../../relay/signing";
+import { refUpdateForPush } from "../../repos/refs";
+import { ingestSecret, repositorySubject, setIngestSecret, verifyWithIngestSecret } from "../../repos/repositories";
+import { INGEST_BODY_LIMIT, readPayload } from "../../repos/webhooks";
 import { repoContext } from "./scope";
-
-/** GitHub caps webhook payloads at 25 MB. */
-export const INGEST_BODY_LIMIT = 25 * 1024 * 1024;
 
 const IngestSetup = v.object({
   secret: v.pipe(v.string("secret is required"), v.minLength(8, "secret must be at least 8 characters")),
@@ -23,17 +21,6 @@ const IngestSetup = v.object({
 
 const ingestUrl = (request: Request, owner: string, repo: string) =>
   `${originOf(request)}/ingest/github/${owner}/${repo}`;
-
-/** The payload's JSON text (the raw body, or a form body's `payload` field) and its parse. */
-export function readPayload(request: Request, body: Uint8Array): { text: string; parsed: object } {
-  const text = new TextDecoder().decode(body);
-  const type = request.headers.get("content-type") ?? "";
-  const json = type.includes("application/x-www-form-urlencoded") ? new URLSearchParams(text).get("payload") : text;
-  if (json === null) throw badRequest("Form body has no payload field");
-  const parsed = parseJsonText(json);
-  if (typeof parsed !== "object" || parsed === null) throw badRequest("Payload should be a JSON object");
-  return { text: json, parsed };
-}
 
 export function ingestRoutes(router: HttpRouter): void {
   router

@@ -1,13 +1,12 @@
 /** GitHub's JSON shapes for the relay's objects. Secrets are always shown as `********`. */
 
+import { parseJsonText } from "../../http/body";
 import type { AttemptDetail, AttemptView } from "../../relay/deliveries";
 import type { Subscription } from "../../relay/subscriptions";
-import { parseJsonText } from "../../http/body";
 
-// The objects that event payloads carry too live in src/shapes; they are re-exported here
+// The objects that event payloads carry too live in src/repos/shapes.ts; they are re-exported here
 // so the dialect's handlers find every GitHub shape in one place.
 export {
-  type RepoUrls,
   renderCommitStatus,
   renderDeployment,
   renderDeploymentStatus,

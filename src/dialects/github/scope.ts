@@ -1,11 +1,11 @@
 import { authenticate } from "../../access/auth";
-import type { RepoScope } from "../../repos/deployments";
 import { type Access, authorizeOwner, type Principal } from "../../access/policy";
-import { ensureRepository, repositorySubject } from "../../repos/repositories";
-import type { SubjectScope } from "../../relay/subscriptions";
 import type { Env } from "../../env";
 import { type IRequest, originOf } from "../../http/types";
-import type { RepoUrls } from "./render";
+import type { SubjectScope } from "../../relay/subscriptions";
+import { repositorySubject } from "../../repos/repositories";
+import { repoScopeFor } from "../../repos/scope";
+import type { RepoScope, RepoUrls } from "../../repos/types";
 
 /** A request's repository, its caller, and where its API objects live. */
 export interface RepoContext {
@@ -24,22 +24,18 @@ export async function repoContext(request: IRequest, env: Env, access: Access): 
   const principal = await authenticate(request, env);
   const { owner, repo } = request.params as { owner: string; repo: string };
   authorizeOwner(principal, owner, access);
+  const apiBase = `${originOf(request)}/repos/${owner}/${repo}`;
   return {
     principal,
     owner,
     repo,
     scope: { dialect: "github", subjectType: "repository", subject: repositorySubject(owner, repo) },
-    apiBase: `${originOf(request)}/repos/${owner}/${repo}`,
-    urls: { apiBase: `${originOf(request)}/repos/${owner}/${repo}`, origin: originOf(request) },
+    apiBase,
+    urls: { apiBase, origin: originOf(request) },
   };
 }
 
-/** The core's view of the repository: its stable id and the URLs objects are rendered with. */
-export async function repoScope(env: Env, ctx: RepoContext): Promise<RepoScope> {
-  return {
-    subject: ctx.scope.subject,
-    repository: await ensureRepository(env, ctx.owner, ctx.repo),
-    urls: ctx.urls,
-    login: ctx.principal.login,
-  };
+/** The repository model's view of the request: its stable id and the URLs objects are rendered with. */
+export function repoScope(env: Env, ctx: RepoContext): Promise<RepoScope> {
+  return repoScopeFor(env, { owner: ctx.owner, repo: ctx.repo, origin: ctx.urls.origin, login: ctx.principal.login });
 }

@@ -1,18 +1,13 @@
 /** GitHub's commit statuses: report per sha and context, list, and the combined status. */
 import * as v from "valibot";
-import {
-  type CommitState,
-  combinedState,
-  createCommitStatus,
-  latestStatuses,
-  listCommitStatuses,
-} from "../../repos/commit-statuses";
-import { resolveRef, SHA } from "../../repos/refs";
 import type { Env } from "../../env";
 import { parseInput, readJson } from "../../http/body";
 import { ApiError, validationFailed } from "../../http/errors";
 import { pagedJson, readPage } from "../../http/pagination";
 import type { HttpRouter } from "../../http/types";
+import { combinedState, createCommitStatus, latestStatuses, listCommitStatuses } from "../../repos/commit-statuses";
+import { resolveRef, SHA } from "../../repos/refs";
+import type { CommitState } from "../../repos/types";
 import { renderCommitStatus, renderRepository } from "./render";
 import { repoContext, repoScope } from "./scope";
 

@@ -1,0 +1,24 @@
+/**
+ * Akkeris (spec 000): apps, auto build/deploy hooks with their GitHub callback, and builds,
+ * serialised per app by the AppBuilds Durable Object. Errors as `{code, message}`.
+ */
+import { dialectRouter } from "../../http/router";
+import type { Dialect } from "../dialect";
+import { appRoutes } from "./apps";
+import { autoBuildRoutes } from "./auto-builds";
+import { buildRoutes } from "./builds";
+import { callbackRoutes } from "./callback";
+import { toAkkerisError } from "./errors";
+
+export { AppBuilds } from "./app-builds";
+
+export const akkeris: Dialect = {
+  name: "akkeris",
+  mount(router) {
+    // Auto builds register before builds, or `/builds/auto` would be taken for a build id.
+    const akkeris = dialectRouter(toAkkerisError, {
+      routes: [callbackRoutes, autoBuildRoutes, buildRoutes, appRoutes],
+    });
+    router.all("/apps", akkeris.fetch).all("/apps/*", akkeris.fetch);
+  },
+};

@@ -1,0 +1,17 @@
+/**
+ * Alauda (spec 004): `/v1/hooks` subscriptions to build, image and job events, and
+ * `/v1/events`. Deployments are its jobs. Errors as `{"errors": [...]}`.
+ */
+import { dialectRouter } from "../../http/router";
+import type { Dialect } from "../dialect";
+import { toAlaudaError } from "./errors";
+import { alaudaRoutes } from "./hooks";
+import { jobEvents } from "./jobs";
+
+export const alauda: Dialect = {
+  name: "alauda",
+  mount(router) {
+    router.all("/v1/*", dialectRouter(toAlaudaError, { routes: [alaudaRoutes] }).fetch);
+  },
+  onDeploymentStatus: jobEvents,
+};

@@ -1,0 +1,17 @@
+/**
+ * What a dialect gives the relay: the routes it serves, and optionally the headers it
+ * adds to its deliveries and the events it derives from deployment statuses. A dialect is
+ * one folder under src/dialects whose index.ts exports one of these; src/app.ts lists them.
+ */
+import type { HttpRouter } from "../http/types";
+import type { DeliveryHeaders } from "../relay/dispatch";
+import type { DeploymentStatusListener } from "../repos/deployments";
+
+export interface Dialect {
+  /** The `dialect` recorded on the subscriptions its API makes. */
+  name: string;
+  /** Mounts the dialect's router on the paths it owns. */
+  mount(router: HttpRouter): void;
+  deliveryHeaders?: DeliveryHeaders;
+  onDeploymentStatus?: DeploymentStatusListener;
+}

@@ -1,0 +1,16 @@
+/**
+ * Flightcontrol (spec 002): environments, deploy-hook URLs triggered by a plain GET, and
+ * deployment polling. Errors as `{"success": "false", "error"}`.
+ */
+import { dialectRouter } from "../../http/router";
+import type { Dialect } from "../dialect";
+import { deployHookRoutes } from "./deploy-hooks";
+import { environmentRoutes } from "./environments";
+import { toFlightcontrolError } from "./errors";
+
+export const flightcontrol: Dialect = {
+  name: "flightcontrol",
+  mount(router) {
+    router.all("/api/*", dialectRouter(toFlightcontrolError, { routes: [deployHookRoutes, environmentRoutes] }).fetch);
+  },
+};
