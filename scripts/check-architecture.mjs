@@ -23,14 +23,15 @@ function resolve(from, spec) {
   return null;
 }
 
+// `import … from "./x"`, `export … from "./x"`, `import "./x"` and `import("./x")`.
 const importPattern =
-  /(?:^|\n)\s*(?:import|export)\b[^;]*?\sfrom\s+["'](\.{1,2}\/[^"']+)["']|import\(["'](\.{1,2}\/[^"']+)["']\)/g;
+  /(?:^|\n)\s*(?:import|export)\b[^;]*?\sfrom\s+["'](\.{1,2}\/[^"']+)["']|(?:^|\n)\s*import\s+["'](\.{1,2}\/[^"']+)["']|import\(["'](\.{1,2}\/[^"']+)["']\)/g;
 const graph = new Map();
 for (const file of files(root)) {
   const source = readFileSync(file, "utf8");
   const targets = new Set();
   for (const match of source.matchAll(importPattern)) {
-    const target = resolve(file, match[1] ?? match[2]);
+    const target = resolve(file, match[1] ?? match[2] ?? match[3]);
     if (target) targets.add(target);
   }
   graph.set(file, targets);
