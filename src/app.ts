@@ -4,6 +4,7 @@
  * entry to `dialects` below.
  */
 import { Router } from "itty-router";
+import { registerSubjectOwner } from "./access/owners";
 import { tokenRoutes } from "./access/routes";
 import { akkeris } from "./dialects/akkeris";
 import { alauda } from "./dialects/alauda";
@@ -14,6 +15,7 @@ import { notFound, toGitHubError } from "./http/errors";
 import type { Args, HttpRouter, IRequest } from "./http/types";
 import type { DeliveryHeadersByDialect } from "./relay/dispatch";
 import { onDeploymentStatus } from "./repos/deployments";
+import { jobOwner, repositoryOwner } from "./repos/owners";
 
 export const dialects: readonly Dialect[] = [github, akkeris, flightcontrol, alauda];
 
@@ -22,8 +24,13 @@ export const deliveryHeaders: DeliveryHeadersByDialect = Object.fromEntries(
   dialects.flatMap((dialect) => (dialect.deliveryHeaders ? [[dialect.name, dialect.deliveryHeaders]] : [])),
 );
 
+registerSubjectOwner("repository", repositoryOwner);
+registerSubjectOwner("job", jobOwner);
 for (const dialect of dialects) {
   if (dialect.onDeploymentStatus) onDeploymentStatus(dialect.onDeploymentStatus);
+  for (const [subjectType, resolver] of Object.entries(dialect.subjectOwners ?? {})) {
+    registerSubjectOwner(subjectType, resolver);
+  }
 }
 
 export function buildApp(): HttpRouter {

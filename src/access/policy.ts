@@ -19,11 +19,21 @@ export interface Principal {
 
 export type Access = "read" | "write";
 
-export function authorizeOwner(principal: Principal, owner: string, access: Access): void {
-  if (principal.owners && !principal.owners.includes(owner.toLowerCase())) throw notFound();
+/**
+ * The one owner rule. `owner` is the lower-cased owner of the resource, or null when it has
+ * none the relay knows (only tokens without an owner limit reach those). A resource the
+ * caller may not see is answered as if it did not exist.
+ */
+export function authorizeOwner(principal: Principal, owner: string | null, access: Access): void {
+  if (principal.owners && (owner === null || !principal.owners.includes(owner.toLowerCase()))) throw notFound();
   if (access === "write" && !principal.canWrite) {
     throw forbidden("Resource not accessible by this token: it is read-only.");
   }
+}
+
+/** The owners whose resources a list may show this caller; null means every owner. */
+export function visibleOwners(principal: Principal): readonly string[] | null {
+  return principal.owners;
 }
 
 export function authorizeAdmin(principal: Principal): void {

@@ -1,8 +1,10 @@
 /**
  * What a dialect gives the relay: the routes it serves, and optionally the headers it
- * adds to its deliveries and the events it derives from deployment statuses. A dialect is
+ * adds to its deliveries, the events it derives from deployment statuses, and the owners
+ * of the subjects it keeps. A dialect is
  * one folder under src/dialects whose index.ts exports one of these; src/app.ts lists them.
  */
+import type { OwnerResolver } from "../access/owners";
 import type { HttpRouter } from "../http/types";
 import type { DeliveryHeaders } from "../relay/dispatch";
 import type { DeploymentStatusListener } from "../repos/deployments";
@@ -14,4 +16,6 @@ export interface Dialect {
   mount(router: HttpRouter): void;
   deliveryHeaders?: DeliveryHeaders;
   onDeploymentStatus?: DeploymentStatusListener;
+  /** How to find the owner of the subject types whose data this dialect keeps. */
+  subjectOwners?: Readonly<Record<string, OwnerResolver>>;
 }

@@ -2,6 +2,8 @@
  * The one subscription store. GitHub hooks (REST and hub) and /v1/hooks are all rows
  * here; the `dialect` column only says which API made them and how deliveries look.
  */
+
+import { subjectOwner } from "../access/owners";
 import { config, type Env } from "../env";
 import { ApiError, validationFailed } from "../http/errors";
 import { isUniqueViolation, nowIso, pagedSelect, parseJsonColumn } from "../storage/db";
@@ -17,6 +19,8 @@ export interface Subscription {
   dialect: Dialect;
   subjectType: string;
   subject: string;
+  /** The subject's owner (src/access/owners.ts), stamped at creation; null: none the relay knows. */
+  owner: string | null;
   name: string;
   events: string[];
   url: string;
@@ -50,6 +54,7 @@ export interface SubscriptionRow {
   dialect: Dialect;
   subject_type: string;
   subject: string;
+  owner: string | null;
   name: string;
   events: string;
   url: string;
@@ -71,6 +76,7 @@ export function toSubscription(row: SubscriptionRow): Subscription {
     dialect: row.dialect,
     subjectType: row.subject_type,
     subject: row.subject,
+    owner: row.owner,
     name: row.name,
     events: parseJsonColumn<string[]>(row.events, []),
     url: row.url,
@@ -109,17 +115,19 @@ async function sealSecret(env: Env, secret: string | null | undefined): Promise<
 export async function createSubscription(env: Env, input: SubscriptionInput): Promise<Subscription> {
   checkTarget(env, input.url);
   const now = nowIso();
+  const owner = await subjectOwner(env, input.subjectType, input.subject);
   try {
     const row = await env.DB.prepare(
       `INSERT INTO subscriptions
-         (dialect, subject_type, subject, name, events, url, content_type, secret, insecure_ssl,
+         (dialect, subject_type, subject, owner, name, events, url, content_type, secret, insecure_ssl,
           active, created_by, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
     )
       .bind(
         input.dialect,
         input.subjectType,
         input.subject,
+        owner,
         input.name ?? "web",
         JSON.stringify(input.events),
         input.url,
@@ -172,13 +180,21 @@ export async function findSubscriptionByUrl(env: Env, scope: SubjectScope, url: 
   return row ? toSubscription(row) : null;
 }
 
+/**
+ * Subscriptions of a dialect, optionally of one subject, and only those whose owner is in
+ * `owners` when it is given (a scoped token's list).
+ */
 export async function listSubscriptions(
   env: Env,
-  scope: Partial<SubjectScope> & { dialect: Dialect },
+  scope: Partial<SubjectScope> & { dialect: Dialect; owners?: readonly string[] | null },
   page: { limit: number; offset: number },
 ): Promise<{ items: Subscription[]; total: number }> {
   const clauses = ["dialect = ?"];
   const params: unknown[] = [scope.dialect];
+  if (scope.owners) {
+    clauses.push(`owner IN (${scope.owners.map(() => "?").join(", ") || "NULL"})`);
+    params.push(...scope.owners);
+  }
   if (scope.subjectType !== undefined) {
     clauses.push("subject_type = ?");
     params.push(scope.subjectType);

@@ -9,6 +9,7 @@ import { autoBuildRoutes } from "./auto-builds";
 import { buildRoutes } from "./builds";
 import { callbackRoutes } from "./callback";
 import { toAkkerisError } from "./errors";
+import { appSubjectOwner } from "./owners";
 
 export { AppBuilds } from "./app-builds";
 
@@ -21,4 +22,5 @@ export const akkeris: Dialect = {
     });
     router.all("/apps", akkeris.fetch).all("/apps/*", akkeris.fetch);
   },
+  subjectOwners: { build_repo: appSubjectOwner, image_repo: appSubjectOwner },
 };

@@ -63,6 +63,12 @@ export async function findApp(env: Env, key: string): Promise<App | null> {
     .first<App>();
 }
 
+/** The app whose builds are published on a `space/name` subject (see `buildSubject`). */
+export async function findAppBySubject(env: Env, subject: string): Promise<App | null> {
+  const [space = "", name = ""] = subject.split("/");
+  return env.DB.prepare("SELECT * FROM apps WHERE space = ? AND name = ?").bind(space, name).first<App>();
+}
+
 export async function deleteApp(env: Env, id: string): Promise<void> {
   await env.DB.prepare("DELETE FROM apps WHERE id = ?").bind(id).run();
 }

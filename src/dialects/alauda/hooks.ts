@@ -5,7 +5,8 @@
  */
 import * as v from "valibot";
 import { authenticate } from "../../access/auth";
-import { authorizeOwner, authorizeWrite, type Principal } from "../../access/policy";
+import { subjectOwner } from "../../access/owners";
+import { authorizeOwner, authorizeWrite, type Principal, visibleOwners } from "../../access/policy";
 import type { Env } from "../../env";
 import { parseInput, readJson } from "../../http/body";
 import { ApiError, validationFailed } from "../../http/errors";
@@ -20,7 +21,6 @@ import {
   type Subscription,
   updateSubscription,
 } from "../../relay/subscriptions";
-import { deploymentWithState } from "../../repos/deployments";
 
 /** Each subject type takes only its own events (`build:queued` is hookrelay's addition). */
 export const SUBJECT_EVENTS: Record<string, readonly string[]> = {
@@ -74,18 +74,6 @@ function checkEvents(subjectType: string, events: string[]): void {
   }
 }
 
-/**
- * Who a subject belongs to: a repository subject (`namespace/name`) to its namespace, as a
- * repository to its owner; a job to the owner of the deployment it is. Jobs that are no
- * deployment of ours belong to no owner, so only tokens without an owner scope reach them.
- */
-async function subjectOwner(env: Env, subjectType: string, subject: string): Promise<string | null> {
-  if (subjectType !== "job") return subject.split("/")[0] ?? "";
-  if (!/^\d+$/.test(subject)) return null;
-  const deployment = await deploymentWithState(env, Number(subject));
-  return deployment ? (deployment.subject.split("/")[0] ?? null) : null;
-}
-
 async function authorizeSubject(
   env: Env,
   principal: Principal,
@@ -93,9 +81,7 @@ async function authorizeSubject(
   subject: string,
   access: "read" | "write",
 ): Promise<void> {
-  const owner = await subjectOwner(env, subjectType, subject);
-  if (owner === null && principal.owners) throw new ApiError(404, "Not Found");
-  if (owner !== null) authorizeOwner(principal, owner, access);
+  authorizeOwner(principal, await subjectOwner(env, subjectType, subject), access);
   if (access === "write") authorizeWrite(principal);
 }
 
@@ -156,19 +142,10 @@ export function alaudaRoutes(router: HttpRouter): void {
       const subject = url.searchParams.get("subject") ?? undefined;
       const { items } = await listSubscriptions(
         env,
-        { dialect: "alauda", subjectType, subject },
+        { dialect: "alauda", subjectType, subject, owners: visibleOwners(principal) },
         { limit: 1000, offset: 0 },
       );
-      const allowed = await Promise.all(
-        items.map((hook) =>
-          authorizeSubject(env, principal, hook.subjectType, hook.subject, "read").then(
-            () => true,
-            () => false,
-          ),
-        ),
-      );
-      const visible = items.filter((_, index) => allowed[index]);
-      return Response.json(visible.map(renderAlaudaHook));
+      return Response.json(items.map(renderAlaudaHook));
     })
     .get("/v1/hooks/:id", async (request, env) => {
       const principal = await authenticate(request, env);
