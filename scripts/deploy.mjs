@@ -5,10 +5,17 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { pickFlags } from "./args.mjs";
+import { whoami } from "./login.mjs";
 
 const root = path.resolve(import.meta.dirname, "..");
 const wrangler = process.env.WRANGLER || path.join(root, "node_modules", ".bin", "wrangler");
 const deployArgs = process.argv.slice(2);
+
+const { problem } = whoami(wrangler, { cwd: root, extraArgs: pickFlags(deployArgs, ["--config", "-c"]) });
+if (problem) {
+  console.error(`deploy: ${problem}`);
+  process.exit(1);
+}
 
 const steps = [
   // stdin is not a terminal: running `npm run deploy` is the confirmation, so wrangler does

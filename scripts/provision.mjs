@@ -12,6 +12,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { flagValue } from "./args.mjs";
+import { LOGIN_HINT, whoami } from "./login.mjs";
 
 const root = path.resolve(import.meta.dirname, "..");
 
@@ -22,8 +23,6 @@ export const newAdminToken = () => `hr_admin_${randomBytes(18).toString("base64u
 export const newSecretsKey = () => randomBytes(32).toString("base64");
 
 const USAGE = "Usage: npm run provision [-- --rotate-admin-token] [--config wrangler.toml]";
-const LOGIN_HINT =
-  "Log in with `npx wrangler login`, or set CLOUDFLARE_API_TOKEN (and CLOUDFLARE_ACCOUNT_ID) for an API token.";
 
 class ProvisionError extends Error {
   constructor(message, exitCode = 1) {
@@ -151,18 +150,8 @@ function main(argv) {
   }
 
   // Who are we? Fails clearly when not logged in, before anything else runs.
-  const whoami = wrangler(["whoami", "--json"], { allowFailure: true });
-  let user;
-  try {
-    user = JSON.parse(whoami.stdout.slice(whoami.stdout.indexOf("{")));
-  } catch {
-    user = undefined;
-  }
-  if (whoami.status !== 0 || !user?.loggedIn) {
-    throw new ProvisionError(
-      `Not logged in to Cloudflare. ${LOGIN_HINT}${user ? "" : `\n\nwrangler whoami said:\n${whoami.output.trim()}`}`,
-    );
-  }
+  const { user, problem } = whoami(wranglerBin, { cwd: root, env, extraArgs: ["--config", options.config] });
+  if (problem) throw new ProvisionError(problem);
   const accounts = user.accounts ?? [];
   if (accounts.length > 1 && !process.env.CLOUDFLARE_ACCOUNT_ID && !/^\s*account_id\s*=/m.test(toml)) {
     throw new ProvisionError(

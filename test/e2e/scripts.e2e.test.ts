@@ -252,6 +252,7 @@ describe("npm run deploy", () => {
     const result = run("deploy.mjs", ["--minify", "--env", "staging", "--var=K:V"], stub);
     expect(result.status, result.output).toBe(0);
     expect(stub.calls().map((call) => call.argv)).toEqual([
+      ["whoami", "--json"],
       ["d1", "migrations", "apply", "DB", "--remote", "--env", "staging"],
       ["deploy", "--minify", "--env", "staging", "--var=K:V"],
     ]);
@@ -262,14 +263,23 @@ describe("npm run deploy", () => {
     const result = run("deploy.mjs", [], stub);
     expect(result.status).toBe(7);
     expect(result.stderr).toContain("d1 migrations apply failed in the stub");
-    expect(stub.calls().map((call) => call.argv[0])).toEqual(["d1"]);
+    expect(stub.calls().map((call) => call.argv[0])).toEqual(["whoami", "d1"]);
   });
 
   it("exits with the deploy's code when it fails", () => {
     const stub = stubWrangler({ fail: { deploy: 4 } });
     const result = run("deploy.mjs", [], stub);
     expect(result.status).toBe(4);
-    expect(stub.calls().map((call) => call.argv[0])).toEqual(["d1", "deploy"]);
+    expect(stub.calls().map((call) => call.argv[0])).toEqual(["whoami", "d1", "deploy"]);
+  });
+
+  it("says how to log in, and runs nothing, when wrangler is not logged in", () => {
+    const stub = stubWrangler({ loggedIn: false });
+    const result = run("deploy.mjs", ["--config", "other.toml"], stub);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("wrangler login");
+    expect(result.stderr).toContain("CLOUDFLARE_API_TOKEN");
+    expect(stub.calls().map((call) => call.argv)).toEqual([["whoami", "--json", "--config", "other.toml"]]);
   });
 });
 
