@@ -8,7 +8,7 @@ import { authenticate } from "./auth";
 import { authorizeAdmin } from "./policy";
 import { listTokens, mintToken, revokeToken } from "./tokens";
 
-const NewToken = v.object({
+export const NewToken = v.object({
   login: v.pipe(
     v.string("login is required"),
     v.regex(/^[A-Za-z0-9][A-Za-z0-9-_.]{0,38}$/, "login must be 1-39 letters, digits, - _ or ."),

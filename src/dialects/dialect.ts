@@ -5,6 +5,7 @@
  * one folder under src/dialects whose index.ts exports one of these; src/app.ts lists them.
  */
 import type { OwnerResolver } from "../access/owners";
+import type { ApiArea } from "../http/openapi";
 import type { HttpRouter } from "../http/types";
 import type { DeliveryHeaders } from "../relay/dispatch";
 import type { DeploymentStatusListener } from "../repos/deployments";
@@ -14,6 +15,8 @@ export interface Dialect {
   name: string;
   /** Mounts the dialect's router on the paths it owns. */
   mount(router: HttpRouter): void;
+  /** Its paths in the OpenAPI document (GET /openapi.json). */
+  openapi: ApiArea;
   deliveryHeaders?: DeliveryHeaders;
   onDeploymentStatus?: DeploymentStatusListener;
   /** How to find the owner of the subject types whose data this dialect keeps. */

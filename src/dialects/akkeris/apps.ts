@@ -11,7 +11,7 @@ import { type App, createApp, deleteApp, findApp, listApps } from "./store";
 
 const Name = v.pipe(v.string(), v.regex(/^[a-z][a-z0-9]{1,29}$/, "must be 2-30 lower-case letters and digits"));
 
-const NewApp = v.object({
+export const NewApp = v.object({
   name: Name,
   space: Name,
   organization: v.optional(v.pipe(v.string(), v.minLength(1)), "default"),

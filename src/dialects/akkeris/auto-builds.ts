@@ -16,7 +16,7 @@ import { type App, type AutoBuild, deleteAutoBuild, getAutoBuild, saveAutoBuild 
 
 const GITHUB_REPO = /^https:\/\/github\.com\/([A-Za-z0-9-_.]+)\/([A-Za-z0-9-_.]+?)(?:\.git)?\/?$/;
 
-const NewAutoBuild = v.object({
+export const NewAutoBuild = v.object({
   repo: v.pipe(
     v.string("repo is required"),
     v.regex(GITHUB_REPO, "repo must be an https GitHub repository URL, like https://github.com/owner/repo"),
@@ -28,7 +28,7 @@ const NewAutoBuild = v.object({
   auto_deploy: v.optional(v.boolean("auto_deploy must be true or false"), true),
 });
 
-const RemoveAutoBuild = v.object({ token: v.optional(v.pipe(v.string(), v.minLength(1))) });
+export const RemoveAutoBuild = v.object({ token: v.optional(v.pipe(v.string(), v.minLength(1))) });
 
 /** The events the flow needs: pushes, plus the checks when it waits for them. */
 export const autoBuildEvents = (statusCheck: boolean) => (statusCheck ? ["push", "status", "check_suite"] : ["push"]);

@@ -8,7 +8,7 @@ import { appBuilds, appContext } from "./context";
 import { renderBuild } from "./render";
 import { getAutoBuild } from "./store";
 
-const BuildReport = v.object({
+export const BuildReport = v.object({
   status: v.picklist(["building", "succeeded", "failed"], "status must be building, succeeded or failed"),
   image: v.optional(v.pipe(v.string(), v.minLength(1, "image must not be empty"))),
   reason: v.optional(v.string()),

@@ -9,12 +9,14 @@ import { autoBuildRoutes } from "./auto-builds";
 import { buildRoutes } from "./builds";
 import { callbackRoutes } from "./callback";
 import { toAkkerisError } from "./errors";
+import { akkerisApi } from "./openapi";
 import { appSubjectOwner } from "./owners";
 
 export { AppBuilds } from "./app-builds";
 
 export const akkeris: Dialect = {
   name: "akkeris",
+  openapi: akkerisApi,
   mount(router) {
     // Auto builds register before builds, or `/builds/auto` would be taken for a build id.
     const akkeris = dialectRouter(toAkkerisError, {

@@ -35,7 +35,7 @@ const Subject = v.pipe(v.string("subject is required"), v.trim(), v.minLength(1,
 const Url = v.pipe(v.string("url is required"), v.url("url must be a valid URL"));
 const Events = v.pipe(v.array(v.string(), "events must be an array"), v.minLength(1, "events must not be empty"));
 
-const NewHook = v.object({
+export const NewHook = v.object({
   subject_type: SubjectType,
   subject: Subject,
   events: Events,
@@ -44,7 +44,7 @@ const NewHook = v.object({
   name: v.optional(v.string(), ""),
 });
 
-const HookUpdate = v.object({
+export const HookUpdate = v.object({
   events: v.optional(Events),
   secret: v.optional(v.nullable(v.string())),
   url: v.optional(Url),
@@ -52,7 +52,7 @@ const HookUpdate = v.object({
   is_active: v.optional(v.boolean("is_active must be true or false")),
 });
 
-const NewEvent = v.object({
+export const NewEvent = v.object({
   subject_type: SubjectType,
   subject: Subject,
   event: v.string("event is required"),

@@ -7,9 +7,11 @@ import type { Dialect } from "../dialect";
 import { toAlaudaError } from "./errors";
 import { alaudaRoutes } from "./hooks";
 import { jobEvents } from "./jobs";
+import { alaudaApi } from "./openapi";
 
 export const alauda: Dialect = {
   name: "alauda",
+  openapi: alaudaApi,
   mount(router) {
     router.all("/v1/*", dialectRouter(toAlaudaError, { routes: [alaudaRoutes] }).fetch);
   },

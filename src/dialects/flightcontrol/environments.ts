@@ -19,14 +19,14 @@ import {
   listEnvironments,
 } from "./store";
 
-const NewEnvironment = v.object({
+export const NewEnvironment = v.object({
   name: v.pipe(v.string("name is required"), v.minLength(1, "name is required"), v.maxLength(64)),
   repo: v.pipe(v.string("repo is required"), v.regex(/^[A-Za-z0-9-_.]+\/[A-Za-z0-9-_.]+$/, "repo must be owner/repo")),
   branch: v.optional(v.pipe(v.string(), v.minLength(1, "branch must not be empty")), "main"),
   preview: v.optional(v.boolean("preview must be true or false"), false),
 });
 
-const NewDeployHook = v.object({
+export const NewDeployHook = v.object({
   name: v.pipe(v.string("name is required"), v.minLength(1, "name is required"), v.maxLength(100)),
 });
 

@@ -7,9 +7,11 @@ import type { Dialect } from "../dialect";
 import { deployHookRoutes } from "./deploy-hooks";
 import { environmentRoutes } from "./environments";
 import { toFlightcontrolError } from "./errors";
+import { flightcontrolApi } from "./openapi";
 
 export const flightcontrol: Dialect = {
   name: "flightcontrol",
+  openapi: flightcontrolApi,
   mount(router) {
     router.all("/api/*", dialectRouter(toFlightcontrolError, { routes: [deployHookRoutes, environmentRoutes] }).fetch);
   },

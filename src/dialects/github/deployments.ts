@@ -39,7 +39,7 @@ function normalizePayload(payload: string | Record<string, unknown>): unknown {
   }
 }
 
-const CreateDeployment = v.object({
+export const CreateDeployment = v.object({
   ref: v.pipe(v.string("ref is required"), v.minLength(1, "ref must not be empty")),
   task: v.optional(v.pipe(v.string(), v.minLength(1)), "deploy"),
   auto_merge: v.optional(v.boolean("auto_merge must be true or false"), true),
@@ -54,7 +54,7 @@ const CreateDeployment = v.object({
   production_environment: v.optional(v.boolean("production_environment must be true or false")),
 });
 
-const CreateStatus = v.object({
+export const CreateStatus = v.object({
   state: v.picklist(DEPLOYMENT_STATES, `state must be one of ${DEPLOYMENT_STATES.join(", ")}`),
   target_url: v.optional(v.nullable(v.string()), ""),
   log_url: v.optional(v.nullable(v.string())),

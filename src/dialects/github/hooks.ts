@@ -42,16 +42,16 @@ const ConfigFields = {
   insecure_ssl: v.optional(InsecureSsl),
 };
 const HookConfig = v.object(ConfigFields);
-const HookConfigPatch = v.partial(v.object(ConfigFields));
+export const HookConfigPatch = v.partial(v.object(ConfigFields));
 
-const CreateHook = v.object({
+export const CreateHook = v.object({
   name: v.optional(v.literal("web", 'name must be "web": only web hooks are supported'), "web"),
   config: HookConfig,
   events: v.optional(EventList, ["push"]),
   active: v.optional(v.boolean(), true),
 });
 
-const UpdateHook = v.object({
+export const UpdateHook = v.object({
   config: v.optional(HookConfig),
   events: v.optional(EventList),
   add_events: v.optional(EventList),

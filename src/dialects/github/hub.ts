@@ -17,7 +17,7 @@ import { isGitHubEvent } from "./events";
 import { pingHook } from "./hooks";
 import { repoContext } from "./scope";
 
-const HubRequest = v.object({
+export const HubRequest = v.object({
   "hub.mode": v.picklist(["subscribe", "unsubscribe"], "hub.mode must be subscribe or unsubscribe"),
   "hub.topic": v.string("hub.topic is required"),
   "hub.callback": v.pipe(

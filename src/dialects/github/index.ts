@@ -13,6 +13,7 @@ import { deploymentRoutes } from "./deployments";
 import { hookRoutes } from "./hooks";
 import { hubRoutes } from "./hub";
 import { ingestRoutes } from "./ingest";
+import { githubApi } from "./openapi";
 import { statusRoutes } from "./statuses";
 
 /**
@@ -35,6 +36,7 @@ function echoMediaType(response: Response, request: IRequest): Response {
 
 export const github: Dialect = {
   name: "github",
+  openapi: githubApi,
   mount(router) {
     const github = dialectRouter(toGitHubError, {
       routes: [hookRoutes, deliveryRoutes, hubRoutes, ingestRoutes, deploymentRoutes, statusRoutes],

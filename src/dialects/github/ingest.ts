@@ -15,7 +15,7 @@ import { ingestSecret, repositorySubject, setIngestSecret, verifyWithIngestSecre
 import { INGEST_BODY_LIMIT, readPayload } from "../../repos/webhooks";
 import { repoContext } from "./scope";
 
-const IngestSetup = v.object({
+export const IngestSetup = v.object({
   secret: v.pipe(v.string("secret is required"), v.minLength(8, "secret must be at least 8 characters")),
 });
 

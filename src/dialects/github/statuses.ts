@@ -13,7 +13,7 @@ import { repoContext, repoScope } from "./scope";
 
 const COMMIT_STATES: CommitState[] = ["error", "failure", "pending", "success"];
 
-const CreateStatus = v.object({
+export const CreateStatus = v.object({
   state: v.picklist(COMMIT_STATES, `state must be one of ${COMMIT_STATES.join(", ")}`),
   target_url: v.optional(v.nullable(v.string())),
   description: v.optional(v.nullable(v.string())),
