@@ -7,8 +7,11 @@ export interface Received {
   body: string;
 }
 
-/** Decides the status for a request; the default accepts everything with 200. */
-export type Responder = (request: Received, countForPath: number) => number;
+/**
+ * Decides the answer to a request: a status (with a plain "thanks" or "nope" body), or a status
+ * and the body to send. The default accepts everything with 200.
+ */
+export type Responder = (request: Received, countForPath: number) => number | { status: number; body: string };
 
 export interface Receiver {
   url: string;
@@ -30,8 +33,10 @@ export async function startReceiver(): Promise<Receiver> {
       const request = { path: req.url ?? "/", headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
       received.push(request);
       const count = received.filter((r) => r.path === request.path).length;
-      const status = responders.get(request.path)?.(request, count) ?? 200;
-      res.writeHead(status, { "content-type": "text/plain" }).end(status < 300 ? "thanks" : "nope");
+      const answer = responders.get(request.path)?.(request, count) ?? 200;
+      const { status, body } =
+        typeof answer === "number" ? { status: answer, body: answer < 300 ? "thanks" : "nope" } : answer;
+      res.writeHead(status, { "content-type": "text/plain" }).end(body);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
