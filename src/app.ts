@@ -4,16 +4,22 @@
  * entry to `dialects` below.
  */
 import { Router } from "itty-router";
+import { adminTokenProblem } from "./access/auth";
 import { tokenRoutes } from "./access/routes";
 import { akkeris } from "./dialects/akkeris";
 import { alauda } from "./dialects/alauda";
 import type { Dialect } from "./dialects/dialect";
 import { flightcontrol } from "./dialects/flightcontrol";
 import { github } from "./dialects/github";
+import type { Env } from "./env";
 import { notFound, toGitHubError } from "./http/errors";
 import type { Args, HttpRouter, IRequest } from "./http/types";
+import { secretsKeyProblem } from "./relay/crypto";
 import type { DeliveryHeadersByDialect } from "./relay/dispatch";
+import type { SealedColumn } from "./relay/reseal";
+import { sealedHookSecrets } from "./relay/subscriptions";
 import { onDeploymentStatus } from "./repos/deployments";
+import { sealedIngestSecrets } from "./repos/repositories";
 
 export const dialects: readonly Dialect[] = [github, akkeris, flightcontrol, alauda];
 
@@ -22,14 +28,31 @@ export const deliveryHeaders: DeliveryHeadersByDialect = Object.fromEntries(
   dialects.flatMap((dialect) => (dialect.deliveryHeaders ? [[dialect.name, dialect.deliveryHeaders]] : [])),
 );
 
+/** Every column that holds a sealed secret: what a SECRETS_KEY rotation re-seals. */
+export const sealedColumns: readonly SealedColumn[] = [
+  sealedHookSecrets,
+  sealedIngestSecrets,
+  ...dialects.flatMap((dialect) => dialect.sealedColumns ?? []),
+];
+
 for (const dialect of dialects) {
   if (dialect.onDeploymentStatus) onDeploymentStatus(dialect.onDeploymentStatus);
+}
+
+/** Settings the relay cannot work without, each named with what is wrong. */
+export function configurationProblems(env: Env): string[] {
+  return [adminTokenProblem(env), secretsKeyProblem(env.SECRETS_KEY)].filter((p): p is string => p !== null);
 }
 
 export function buildApp(): HttpRouter {
   // The relay's own routes speak GitHub's error shape.
   const router: HttpRouter = Router<IRequest, Args>({ catch: toGitHubError });
-  router.get("/health", () => Response.json({ status: "ok", service: "hookrelay" }));
+  router.get("/health", (_request, env) => {
+    const problems = configurationProblems(env);
+    return problems.length === 0
+      ? Response.json({ status: "ok", service: "hookrelay" })
+      : Response.json({ status: "misconfigured", service: "hookrelay", problems }, { status: 503 });
+  });
   tokenRoutes(router);
   for (const dialect of dialects) dialect.mount(router);
   router.all("*", () => {

@@ -1,10 +1,12 @@
 /**
  * What a dialect gives the relay: the routes it serves, and optionally the headers it
- * adds to its deliveries and the events it derives from deployment statuses. A dialect is
- * one folder under src/dialects whose index.ts exports one of these; src/app.ts lists them.
+ * adds to its deliveries, the events it derives from deployment statuses and where it
+ * keeps sealed secrets. A dialect is one folder under src/dialects whose index.ts exports
+ * one of these; src/app.ts lists them.
  */
 import type { HttpRouter } from "../http/types";
 import type { DeliveryHeaders } from "../relay/dispatch";
+import type { SealedColumn } from "../relay/reseal";
 import type { DeploymentStatusListener } from "../repos/deployments";
 
 export interface Dialect {
@@ -14,4 +16,6 @@ export interface Dialect {
   mount(router: HttpRouter): void;
   deliveryHeaders?: DeliveryHeaders;
   onDeploymentStatus?: DeploymentStatusListener;
+  /** Columns of the dialect's own tables that hold secrets sealed with `encryptSecret`. */
+  sealedColumns?: readonly SealedColumn[];
 }

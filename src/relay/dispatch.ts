@@ -4,6 +4,7 @@
  * batch, so the hot path is one HTTP request per delivery and two D1 round trips per batch.
  */
 import type { Config, Env } from "../env";
+import { ApiError } from "../http/errors";
 import { decryptSecret, utf8 } from "./crypto";
 import type { AttemptRecord, ClaimedDelivery, DeliveryOutcome } from "./deliveries";
 import { loadPayload } from "./payloads";
@@ -44,7 +45,7 @@ export async function attemptDelivery(
 ): Promise<Attempted> {
   const payload = await loadPayload(env, delivery.eventId, delivery.payload);
   const body = utf8(delivery.contentType === "form" ? new URLSearchParams({ payload }).toString() : payload);
-  const secret = delivery.sealedSecret ? await decryptSecret(env.SECRETS_KEY, delivery.sealedSecret) : null;
+  const { secret, secretProblem } = await openSecret(env, delivery.sealedSecret);
   const timestamp = Math.floor(Date.now() / 1000);
 
   const headers: Record<string, string> = {
@@ -68,6 +69,9 @@ export async function attemptDelivery(
 
   if (blocked) {
     status = `Blocked: the URL ${blocked}`;
+  } else if (secretProblem) {
+    // Never sent unsigned: it waits on the retry schedule for the key to be fixed, and says why.
+    status = `Not sent: ${secretProblem}`;
   } else {
     try {
       const response = await fetch(delivery.url, {
@@ -116,6 +120,7 @@ export async function attemptDelivery(
     }
   }
 
+  const durationMs = Date.now() - started;
   return {
     verdict: result,
     outcome,
@@ -124,7 +129,7 @@ export async function attemptDelivery(
       subscriptionId: delivery.subscriptionId,
       attempt,
       deliveredAt,
-      durationMs: Date.now() - started,
+      durationMs,
       succeeded: verdict.kind === "succeeded",
       statusCode,
       status,
@@ -133,6 +138,24 @@ export async function attemptDelivery(
       responseBody,
     },
   };
+}
+
+/**
+ * The hook's secret, opened. A secret the configured keys cannot open (SECRETS_KEY missing,
+ * malformed or rotated without SECRETS_KEY_PREVIOUS) is a problem to report on the attempt,
+ * not a crash: the delivery stays visible and retryable instead of dead-lettering unexplained.
+ */
+async function openSecret(
+  env: Env,
+  sealed: string | null,
+): Promise<{ secret: string | null; secretProblem: string | null }> {
+  if (!sealed) return { secret: null, secretProblem: null };
+  try {
+    return { secret: await decryptSecret(env, sealed), secretProblem: null };
+  } catch (error) {
+    if (error instanceof ApiError) return { secret: null, secretProblem: error.message };
+    throw error;
+  }
 }
 
 /** Reads at most `limit` bytes of a body as text, then lets the rest go. */

@@ -21,4 +21,6 @@ export const akkeris: Dialect = {
     });
     router.all("/apps", akkeris.fetch).all("/apps/*", akkeris.fetch);
   },
+  // The GitHub callback's HMAC key of each auto build.
+  sealedColumns: [{ table: "auto_builds", idColumn: "id", column: "secret" }],
 };
