@@ -4,6 +4,7 @@
  * entry to `dialects` below.
  */
 import { Router } from "itty-router";
+import { version } from "../package.json";
 import { adminTokenProblem } from "./access/auth";
 import { tokenRoutes } from "./access/routes";
 import { akkeris } from "./dialects/akkeris";
@@ -44,9 +45,32 @@ export function configurationProblems(env: Env): string[] {
   return [adminTokenProblem(env), secretsKeyProblem(env.SECRETS_KEY)].filter((p): p is string => p !== null);
 }
 
+/**
+ * HEAD is GET without the body, for every route at once (uptime checkers and link checkers
+ * send it): the request runs as a GET and the answer keeps its status and headers.
+ */
+async function headAsGet(router: HttpRouter, request: IRequest, args: Args): Promise<Response | undefined> {
+  if (request.method !== "HEAD") return undefined;
+  const response: Response = await router.fetch(new Request(request, { method: "GET" }), ...args);
+  const length = response.body ? (await response.arrayBuffer()).byteLength : 0;
+  const headers = new Headers(response.headers);
+  headers.set("content-length", String(length));
+  return new Response(null, { status: response.status, statusText: response.statusText, headers });
+}
+
 export function buildApp(): HttpRouter {
   // The relay's own routes speak GitHub's error shape.
-  const router: HttpRouter = Router<IRequest, Args>({ catch: toGitHubError });
+  const router: HttpRouter = Router<IRequest, Args>({
+    catch: toGitHubError,
+    before: [(request, ...args) => headAsGet(router, request, args)],
+  });
+  router.get("/", () =>
+    Response.json({
+      service: "hookrelay",
+      version,
+      links: { dashboard: "/dashboard", openapi: "/openapi.json", health: "/health" },
+    }),
+  );
   router.get("/health", (_request, env) => {
     const problems = configurationProblems(env);
     return problems.length === 0
