@@ -121,6 +121,7 @@ export async function attemptDelivery(
   }
 
   const durationMs = Date.now() - started;
+  logAttempt(delivery, attempt, statusCode, result.kind, durationMs, blocked || secretProblem ? status : null);
   return {
     verdict: result,
     outcome,
@@ -155,6 +156,46 @@ async function openSecret(
   } catch (error) {
     if (error instanceof ApiError) return { secret: null, secretProblem: error.message };
     throw error;
+  }
+}
+
+/**
+ * One structured line per attempt (Workers Logs keeps it; `wrangler tail` shows it live).
+ * Never a secret, never a whole URL: only the target's origin, since paths and query strings
+ * of webhook URLs often carry credentials (Slack, Discord, deploy hooks) and userinfo is one.
+ */
+function logAttempt(
+  delivery: ClaimedDelivery,
+  attempt: number,
+  statusCode: number | null,
+  outcome: AttemptVerdict["kind"],
+  durationMs: number,
+  notSent: string | null,
+): void {
+  console.log(
+    JSON.stringify({
+      msg: "delivery.attempt",
+      delivery_id: delivery.id,
+      subscription_id: delivery.subscriptionId,
+      dialect: delivery.dialect,
+      event: delivery.eventType,
+      attempt,
+      status_code: statusCode,
+      outcome,
+      duration_ms: durationMs,
+      target: safeOrigin(delivery.url),
+      ...(notSent ? { reason: notSent } : {}),
+    }),
+  );
+}
+
+/** scheme://host[:port] of a URL: no userinfo, path, query or fragment. */
+export function safeOrigin(url: string): string | null {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}`;
+  } catch {
+    return null;
   }
 }
 
