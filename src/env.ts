@@ -13,8 +13,16 @@ export interface Env {
 
   /** Secret. Bootstrap credential: acts as an admin on every endpoint and mints API tokens. */
   ADMIN_TOKEN?: string;
-  /** Secret. 32 random bytes, base64. Encrypts hook and ingest secrets at rest. */
+  /**
+   * Secret. 32 random bytes, base64 (44 characters). Seals hook, ingest and auto-build
+   * secrets at rest. Missing or malformed: /health and every route that needs it answer 503.
+   */
   SECRETS_KEY?: string;
+  /**
+   * Secret, set only while rotating SECRETS_KEY: the key before it. Secrets sealed under it
+   * are still read, and the scheduled re-seal moves them to SECRETS_KEY; then remove it.
+   */
+  SECRETS_KEY_PREVIOUS?: string;
 
   DELIVERY_RETRY_SCHEDULE?: string;
   DELIVERY_TIMEOUT_MS?: string;

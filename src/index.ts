@@ -2,9 +2,10 @@
  * hookrelay's Worker: the HTTP APIs (fetch), the delivery and dead-letter consumers
  * (queue) and the relay's scheduled jobs (scheduled).
  */
-import { buildApp, deliveryHeaders } from "./app";
+import { buildApp, deliveryHeaders, sealedColumns } from "./app";
 import type { DeliveryMessage, Env } from "./env";
 import { consumeDeadLetters, consumeDeliveries } from "./relay/consumer";
+import { resealSecrets } from "./relay/reseal";
 import { sweep } from "./relay/sweep";
 
 export { AppBuilds } from "./dialects/akkeris";
@@ -22,5 +23,7 @@ export default {
 
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(sweep(env));
+    // A SECRETS_KEY rotation: moves a bounded batch of sealed secrets to the new key per run.
+    ctx.waitUntil(resealSecrets(env, sealedColumns));
   },
 } satisfies ExportedHandler<Env, DeliveryMessage>;

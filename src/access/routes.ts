@@ -4,7 +4,7 @@ import { parseInput, readJson } from "../http/body";
 import { notFound } from "../http/errors";
 import { numericId } from "../http/params";
 import { type HttpRouter, noContent } from "../http/types";
-import { authenticate } from "./auth";
+import { authenticate, requireAdminToken } from "./auth";
 import { authorizeAdmin } from "./policy";
 import { listTokens, mintToken, revokeToken } from "./tokens";
 
@@ -19,6 +19,9 @@ export const NewToken = v.object({
 
 export function tokenRoutes(router: HttpRouter): void {
   router
+    // Only the admin may use these: without ADMIN_TOKEN they cannot work at all.
+    .all("/tokens", requireAdminToken)
+    .all("/tokens/*", requireAdminToken)
     .post("/tokens", async (request, env) => {
       authorizeAdmin(await authenticate(request, env));
       const input = parseInput(NewToken, await readJson(request), "Token");

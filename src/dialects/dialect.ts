@@ -1,13 +1,14 @@
 /**
  * What a dialect gives the relay: the routes it serves, and optionally the headers it
- * adds to its deliveries, the events it derives from deployment statuses, and the owners
- * of the subjects it keeps. A dialect is
- * one folder under src/dialects whose index.ts exports one of these; src/app.ts lists them.
+ * adds to its deliveries, the events it derives from deployment statuses, the owners of
+ * the subjects it keeps, and where it keeps sealed secrets. A dialect is one folder under
+ * src/dialects whose index.ts exports one of these; src/app.ts lists them.
  */
 import type { OwnerResolver } from "../access/owners";
 import type { ApiArea } from "../http/openapi";
 import type { HttpRouter } from "../http/types";
 import type { DeliveryHeaders } from "../relay/dispatch";
+import type { SealedColumn } from "../relay/reseal";
 import type { DeploymentStatusListener } from "../repos/deployments";
 
 export interface Dialect {
@@ -21,4 +22,6 @@ export interface Dialect {
   onDeploymentStatus?: DeploymentStatusListener;
   /** How to find the owner of the subject types whose data this dialect keeps. */
   subjectOwners?: Readonly<Record<string, OwnerResolver>>;
+  /** Columns of the dialect's own tables that hold secrets sealed with `encryptSecret`. */
+  sealedColumns?: readonly SealedColumn[];
 }

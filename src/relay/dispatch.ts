@@ -4,6 +4,7 @@
  * batch, so the hot path is one HTTP request per delivery and two D1 round trips per batch.
  */
 import type { Config, Env } from "../env";
+import { ApiError } from "../http/errors";
 import { decryptSecret, utf8 } from "./crypto";
 import type { AttemptRecord, ClaimedDelivery, DeliveryOutcome } from "./deliveries";
 import { loadPayload } from "./payloads";
@@ -44,7 +45,7 @@ export async function attemptDelivery(
 ): Promise<Attempted> {
   const payload = await loadPayload(env, delivery.eventId, delivery.payload);
   const body = utf8(delivery.contentType === "form" ? new URLSearchParams({ payload }).toString() : payload);
-  const secret = delivery.sealedSecret ? await decryptSecret(env.SECRETS_KEY, delivery.sealedSecret) : null;
+  const { secret, secretProblem } = await openSecret(env, delivery.sealedSecret);
   const timestamp = Math.floor(Date.now() / 1000);
 
   const headers: Record<string, string> = {
@@ -68,6 +69,9 @@ export async function attemptDelivery(
 
   if (blocked) {
     status = `Blocked: the URL ${blocked}`;
+  } else if (secretProblem) {
+    // Never sent unsigned: it waits on the retry schedule for the key to be fixed, and says why.
+    status = `Not sent: ${secretProblem}`;
   } else {
     try {
       const response = await fetch(delivery.url, {
@@ -116,6 +120,8 @@ export async function attemptDelivery(
     }
   }
 
+  const durationMs = Date.now() - started;
+  logAttempt(delivery, attempt, statusCode, result.kind, durationMs, blocked || secretProblem ? status : null);
   return {
     verdict: result,
     outcome,
@@ -124,7 +130,7 @@ export async function attemptDelivery(
       subscriptionId: delivery.subscriptionId,
       attempt,
       deliveredAt,
-      durationMs: Date.now() - started,
+      durationMs,
       succeeded: verdict.kind === "succeeded",
       statusCode,
       status,
@@ -133,6 +139,64 @@ export async function attemptDelivery(
       responseBody,
     },
   };
+}
+
+/**
+ * The hook's secret, opened. A secret the configured keys cannot open (SECRETS_KEY missing,
+ * malformed or rotated without SECRETS_KEY_PREVIOUS) is a problem to report on the attempt,
+ * not a crash: the delivery stays visible and retryable instead of dead-lettering unexplained.
+ */
+async function openSecret(
+  env: Env,
+  sealed: string | null,
+): Promise<{ secret: string | null; secretProblem: string | null }> {
+  if (!sealed) return { secret: null, secretProblem: null };
+  try {
+    return { secret: await decryptSecret(env, sealed), secretProblem: null };
+  } catch (error) {
+    if (error instanceof ApiError) return { secret: null, secretProblem: error.message };
+    throw error;
+  }
+}
+
+/**
+ * One structured line per attempt (Workers Logs keeps it; `wrangler tail` shows it live).
+ * Never a secret, never a whole URL: only the target's origin, since paths and query strings
+ * of webhook URLs often carry credentials (Slack, Discord, deploy hooks) and userinfo is one.
+ */
+function logAttempt(
+  delivery: ClaimedDelivery,
+  attempt: number,
+  statusCode: number | null,
+  outcome: AttemptVerdict["kind"],
+  durationMs: number,
+  notSent: string | null,
+): void {
+  console.log(
+    JSON.stringify({
+      msg: "delivery.attempt",
+      delivery_id: delivery.id,
+      subscription_id: delivery.subscriptionId,
+      dialect: delivery.dialect,
+      event: delivery.eventType,
+      attempt,
+      status_code: statusCode,
+      outcome,
+      duration_ms: durationMs,
+      target: safeOrigin(delivery.url),
+      ...(notSent ? { reason: notSent } : {}),
+    }),
+  );
+}
+
+/** scheme://host[:port] of a URL: no userinfo, path, query or fragment. */
+export function safeOrigin(url: string): string | null {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}`;
+  } catch {
+    return null;
+  }
 }
 
 /** Reads at most `limit` bytes of a body as text, then lets the rest go. */

@@ -8,6 +8,7 @@ import { config, type Env } from "../env";
 import { ApiError, validationFailed } from "../http/errors";
 import { isUniqueViolation, nowIso, pagedSelect, parseJsonColumn } from "../storage/db";
 import { encryptSecret } from "./crypto";
+import type { SealedColumn } from "./reseal";
 import { targetProblem } from "./targets";
 
 /** The name of the dialect whose API made a subscription (`github`, `alauda`, ...): it decides how deliveries look. */
@@ -108,8 +109,11 @@ function checkTarget(env: Env, url: string): void {
   }
 }
 
+/** Where hook secrets are sealed, for the re-seal job of a key rotation. */
+export const sealedHookSecrets: SealedColumn = { table: "subscriptions", idColumn: "id", column: "secret" };
+
 async function sealSecret(env: Env, secret: string | null | undefined): Promise<string | null> {
-  return secret ? encryptSecret(env.SECRETS_KEY, secret) : null;
+  return secret ? encryptSecret(env, secret) : null;
 }
 
 export async function createSubscription(env: Env, input: SubscriptionInput): Promise<Subscription> {

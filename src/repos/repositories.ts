@@ -4,6 +4,7 @@
  */
 import type { Env } from "../env";
 import { decryptSecret, encryptSecret } from "../relay/crypto";
+import type { SealedColumn } from "../relay/reseal";
 import { nowIso } from "../storage/db";
 import type { RepositoryRef } from "./types";
 
@@ -45,6 +46,9 @@ export async function findRepository(env: Env, subject: string): Promise<Reposit
   return ref;
 }
 
+/** Where ingest secrets are sealed, for the re-seal job of a key rotation. */
+export const sealedIngestSecrets: SealedColumn = { table: "repositories", idColumn: "id", column: "ingest_secret" };
+
 /**
  * Ingest secrets, decrypted, cached per isolate for a minute: the hot path then verifies
  * without touching D1. A rotated secret is picked up at once where it was set, and
@@ -56,7 +60,7 @@ const ingestSecrets = new Map<string, { secret: string | null; expires: number }
 export async function setIngestSecret(env: Env, owner: string, repo: string, secret: string | null): Promise<void> {
   ingestSecrets.delete(`${owner}/${repo}`.toLowerCase());
   const now = nowIso();
-  const sealed = secret ? await encryptSecret(env.SECRETS_KEY, secret) : null;
+  const sealed = secret ? await encryptSecret(env, secret) : null;
   await env.DB.prepare(
     `INSERT INTO repositories (full_name, ingest_secret, created_at, updated_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (full_name) DO UPDATE SET ingest_secret = excluded.ingest_secret, updated_at = excluded.updated_at`,
@@ -73,7 +77,7 @@ export async function ingestSecret(env: Env, owner: string, repo: string, fresh 
   const row = await env.DB.prepare("SELECT ingest_secret FROM repositories WHERE full_name = ?")
     .bind(`${owner}/${repo}`)
     .first<{ ingest_secret: string | null }>();
-  const secret = row?.ingest_secret ? await decryptSecret(env.SECRETS_KEY, row.ingest_secret) : null;
+  const secret = row?.ingest_secret ? await decryptSecret(env, row.ingest_secret) : null;
   if (ingestSecrets.size > 10_000) ingestSecrets.clear();
   ingestSecrets.set(key, { secret, expires: Date.now() + INGEST_SECRET_TTL_MS });
   return secret;

@@ -123,7 +123,7 @@ describe("POST /ingest/github/:owner/:repo", () => {
     // Another isolate rotates the secret: only D1 changes, this isolate's cache does not.
     const { encryptSecret } = await import("../../src/relay/crypto");
     await env.DB.prepare("UPDATE repositories SET ingest_secret = ? WHERE full_name = 'octo/ingested'")
-      .bind(await encryptSecret(env.SECRETS_KEY, "rotated-secret"))
+      .bind(await encryptSecret(env, "rotated-secret"))
       .run();
     const rotated = await ingest(payload, { "x-hub-signature-256": await signature(payload, "rotated-secret") });
     expect(rotated.status).toBe(202);

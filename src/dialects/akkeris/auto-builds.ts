@@ -7,7 +7,7 @@ import type { Env } from "../../env";
 import { parseInput, readJson } from "../../http/body";
 import { ApiError } from "../../http/errors";
 import { type HttpRouter, originOf } from "../../http/types";
-import { randomToken } from "../../relay/crypto";
+import { assertCanSeal, randomToken } from "../../relay/crypto";
 import { appFor } from "./apps";
 import { appBuilds } from "./context";
 import { deleteWebhook, registerWebhook } from "./github-api";
@@ -49,6 +49,8 @@ export function autoBuildRoutes(router: HttpRouter): void {
     const input = parseInput(NewAutoBuild, await readJson(request), "AutoBuild");
     const [, owner = "", name = ""] = GITHUB_REPO.exec(input.repo) ?? [];
     const repo = `${owner}/${name}`;
+    // The secret must be storable before a webhook is registered on GitHub with it.
+    await assertCanSeal(env);
     const previous = await getAutoBuild(env, app.id);
     // Re-assigning on the same repository: drop our old webhook first, with the new token,
     // so GitHub does not refuse the new one as a duplicate.

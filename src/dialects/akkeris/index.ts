@@ -25,4 +25,6 @@ export const akkeris: Dialect = {
     router.all("/apps", akkeris.fetch).all("/apps/*", akkeris.fetch);
   },
   subjectOwners: { build_repo: appSubjectOwner, image_repo: appSubjectOwner },
+  // The GitHub callback's HMAC key of each auto build.
+  sealedColumns: [{ table: "auto_builds", idColumn: "id", column: "secret" }],
 };

@@ -95,7 +95,7 @@ export async function getAutoBuild(env: Env, appId: string): Promise<AutoBuild |
 
 /** The plain webhook secret of an auto build, for verifying GitHub's callbacks. */
 export async function autoBuildSecret(env: Env, autoBuild: AutoBuild): Promise<string> {
-  return decryptSecret(env.SECRETS_KEY, autoBuild.secret);
+  return decryptSecret(env, autoBuild.secret);
 }
 
 /** Stores an app's auto build, replacing any earlier one (one per app). */
@@ -114,7 +114,7 @@ export async function saveAutoBuild(
     username: input.username,
     status_check: input.status_check,
     auto_deploy: input.auto_deploy,
-    secret: await encryptSecret(env.SECRETS_KEY, input.plainSecret),
+    secret: await encryptSecret(env, input.plainSecret),
     github_hook_id: input.github_hook_id,
     created_at: now,
     updated_at: now,
