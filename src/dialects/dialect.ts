@@ -14,8 +14,11 @@ import type { DeploymentStatusListener } from "../repos/deployments";
 export interface Dialect {
   /** The `dialect` recorded on the subscriptions its API makes. */
   name: string;
-  /** Mounts the dialect's router on the paths it owns. */
-  mount(router: HttpRouter): void;
+  /**
+   * Mounts the dialect's router on the paths it owns, and returns it: its `routes` are every
+   * route the dialect serves (test/worker/authorization.test.ts checks each one's access).
+   */
+  mount(router: HttpRouter): HttpRouter;
   /** Its paths in the OpenAPI document (GET /openapi.json). */
   openapi: ApiArea;
   deliveryHeaders?: DeliveryHeaders;

@@ -273,6 +273,20 @@ export async function deleteSubscription(env: Env, scope: SubjectScope, id: numb
   return result.meta.changes > 0;
 }
 
+/**
+ * Deletes every subscription of a subject that has ceased to exist (an Akkeris app's builds
+ * and images when the app is deleted), with their deliveries. Their owner was the subject's
+ * owner: they must not outlive it and hear of a new subject of the same name.
+ */
+export async function deleteSubjectSubscriptions(env: Env, subjectTypes: string[], subject: string): Promise<number> {
+  const result = await env.DB.prepare(
+    `DELETE FROM subscriptions WHERE subject = ? AND subject_type IN (${subjectTypes.map(() => "?").join(", ")})`,
+  )
+    .bind(subject, ...subjectTypes)
+    .run();
+  return result.meta.changes;
+}
+
 /** Whether a subscription's event filter takes an event type. */
 export function takesEvent(events: string[], type: string): boolean {
   return events.includes("*") || events.includes(type);

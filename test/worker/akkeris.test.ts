@@ -437,3 +437,75 @@ describe("builds", () => {
     expect(count).toEqual({ n: 0 });
   });
 });
+
+describe("owners", () => {
+  it("lets an auto build point only at a repository whose owner the caller may act on", async () => {
+    const github = fakeGitHub();
+    await callJson("POST", "/apps", { json: { name: "teamapp", space: "default", organization: "team-a" } });
+    const teamA = await mintToken({ login: "alice", write: true, owners: ["team-a"] });
+    const fields = { branch: "main", username: "alice", token: "gh-alice" };
+    const refused = await callJson("POST", "/apps/teamapp-default/builds/auto", {
+      token: teamA,
+      json: { repo: "https://github.com/team-b/app", ...fields },
+    });
+    // As GitHub answers a repository the token cannot see; GitHub itself is never asked.
+    expect(refused.status).toBe(404);
+    expect(refused.body).toEqual({
+      code: 404,
+      message: "GitHub has no repository team-b/app that this token can see (404).",
+    });
+    expect(github.receiver.calls).toEqual([]);
+    expect((await call("GET", "/apps/teamapp-default/builds/auto", { token: teamA })).status).toBe(404);
+    const allowed = await callJson("POST", "/apps/teamapp-default/builds/auto", {
+      token: teamA,
+      json: { repo: "https://github.com/Team-A/app", ...fields },
+    });
+    expect(allowed.status).toBe(201);
+  });
+
+  it("refuses a success report whose auto-deploy reaches a repository outside the token's owners", async () => {
+    const github = fakeGitHub();
+    await callJson("POST", "/apps", { json: { name: "reachapp", space: "default", organization: "team-a" } });
+    // The admin may point team-a's app at team-b's repository; a team-a token may not deploy there.
+    await callJson("POST", "/apps/reachapp-default/builds/auto", {
+      json: { repo: "https://github.com/team-b/app", branch: "master", username: "bob", token: "gh-bob" },
+    });
+    const secret = github.hooks.at(-1)?.body.config.secret as string;
+    await callback("reachapp-default", "push", push(90), secret);
+    const [build] = await builds("reachapp-default");
+    const path = `/apps/reachapp-default/builds/${build.id}`;
+    const teamA = await mintToken({ login: "alice", write: true, owners: ["team-a"] });
+    expect((await callJson("PATCH", path, { token: teamA, json: { status: "building" } })).status).toBe(200);
+    const refused = await callJson("PATCH", path, { token: teamA, json: { status: "succeeded" } });
+    expect(refused.status).toBe(403);
+    expect(refused.body.message).toMatch(/deploys to team-b\/app/);
+    expect((await callJson("GET", path)).body.status).toBe("building");
+    const none = await env.DB.prepare("SELECT count(*) AS n FROM deployments WHERE subject = 'team-b/app'").first();
+    expect(none).toEqual({ n: 0 });
+    expect((await callJson("PATCH", path, { json: { status: "succeeded" } })).status).toBe(200);
+    const one = await env.DB.prepare("SELECT creator FROM deployments WHERE subject = 'team-b/app'").all();
+    expect(one.results).toEqual([{ creator: "bob" }]);
+  });
+
+  it("deletes an app's build and image subscriptions with it, so a new app of that name has none", async () => {
+    await callJson("POST", "/apps", { json: { name: "shortlived", space: "default", organization: "team-a" } });
+    const teamA = await mintToken({ login: "alice", write: true, owners: ["team-a"] });
+    const made = await callJson("POST", "/v1/hooks", {
+      token: teamA,
+      json: {
+        subject_type: "build_repo",
+        subject: "default/shortlived",
+        events: ["build:complete"],
+        url: "https://team-a.example/builds",
+      },
+    });
+    expect(made.status).toBe(201);
+    expect((await call("DELETE", "/apps/shortlived-default", { token: teamA })).status).toBe(200);
+    await callJson("POST", "/apps", { json: { name: "shortlived", space: "default", organization: "team-b" } });
+    const left = await env.DB.prepare(
+      "SELECT count(*) AS n FROM subscriptions WHERE subject = 'default/shortlived'",
+    ).first();
+    expect(left).toEqual({ n: 0 });
+    expect((await call("GET", `/v1/hooks/${made.body.id}`, { token: teamA })).status).toBe(404);
+  });
+});

@@ -3,6 +3,7 @@
  * and branch, then build on each push to it, optionally after its status checks pass.
  */
 import * as v from "valibot";
+import { authorizeOwner } from "../../access/policy";
 import type { Env } from "../../env";
 import { parseInput, readJson } from "../../http/body";
 import { ApiError } from "../../http/errors";
@@ -10,7 +11,7 @@ import { type HttpRouter, originOf } from "../../http/types";
 import { assertCanSeal, randomToken } from "../../relay/crypto";
 import { appFor } from "./apps";
 import { appBuilds } from "./context";
-import { deleteWebhook, registerWebhook } from "./github-api";
+import { deleteWebhook, registerWebhook, repositoryNotFound } from "./github-api";
 import { renderAutoBuild } from "./render";
 import { type App, type AutoBuild, deleteAutoBuild, getAutoBuild, saveAutoBuild } from "./store";
 
@@ -45,10 +46,13 @@ async function autoBuildOr404(env: Env, app: App): Promise<AutoBuild> {
 
 export function autoBuildRoutes(router: HttpRouter): void {
   router.post("/apps/:app/builds/auto", async (request, env) => {
-    const { app } = await appFor(request, env, "write");
+    const { app, principal } = await appFor(request, env, "write");
     const input = parseInput(NewAutoBuild, await readJson(request), "AutoBuild");
     const [, owner = "", name = ""] = GITHUB_REPO.exec(input.repo) ?? [];
     const repo = `${owner}/${name}`;
+    // Builds of this app will deploy to the repository: the caller must be able to act on
+    // its owner too. One it may not is answered as GitHub answers a repository it cannot see.
+    authorizeOwner(principal, owner, "write", () => repositoryNotFound(repo));
     // The secret must be storable before a webhook is registered on GitHub with it.
     await assertCanSeal(env);
     const previous = await getAutoBuild(env, app.id);

@@ -1,5 +1,6 @@
 /** Builds of an app: listed and read from its Durable Object, and reported on by the builder. */
 import * as v from "valibot";
+import { authorizeReach } from "../../access/policy";
 import { parseInput, readJson } from "../../http/body";
 import { ApiError } from "../../http/errors";
 import { type HttpRouter, originOf } from "../../http/types";
@@ -30,9 +31,14 @@ export function buildRoutes(router: HttpRouter): void {
       return Response.json(renderBuild(build, app));
     })
     .patch("/apps/:app/builds/:id", async (request, env) => {
-      const { app } = await appFor(request, env, "write");
+      const { app, principal } = await appFor(request, env, "write");
       const input = parseInput(BuildReport, await readJson(request), "Build");
       const autoBuild = await getAutoBuild(env, app.id);
+      if (input.status === "succeeded" && autoBuild?.auto_deploy === 1) {
+        // Success deploys to the auto build's repository: the reporter must be able to act there too.
+        const [owner = null] = autoBuild.repo_subject.split("/");
+        authorizeReach(principal, owner, `a successful build of this app deploys to ${autoBuild.repo_subject}`);
+      }
       const result = await appBuilds(env, app.id).report(
         appContext(app, autoBuild, originOf(request)),
         request.params.id ?? "",

@@ -17,6 +17,10 @@ function githubHeaders(token: string): Record<string, string> {
   };
 }
 
+/** GitHub's answer for a repository the token cannot see; also the relay's for one the caller may not act on. */
+export const repositoryNotFound = (repo: string) =>
+  new ApiError(404, `GitHub has no repository ${repo} that this token can see (404).`);
+
 /** GitHub's refusals as errors a user can act on. */
 async function explain(response: Response, repo: string): Promise<ApiError> {
   const body = (await response.json().catch(() => ({}))) as { message?: string; errors?: { message?: string }[] };
@@ -30,7 +34,7 @@ async function explain(response: Response, repo: string): Promise<ApiError> {
         `GitHub refused to manage hooks on ${repo} with this token (403): it needs the repo and admin:repo_hook scopes.`,
       );
     case 404:
-      return new ApiError(404, `GitHub has no repository ${repo} that this token can see (404).`);
+      return repositoryNotFound(repo);
     case 422:
       if (/already exists/i.test(said)) return new ApiError(409, `A webhook for this app already exists on ${repo}.`);
       return new ApiError(422, `GitHub refused the webhook on ${repo} (422 ${said}).`);
@@ -65,7 +69,7 @@ export async function registerWebhook(env: Env, input: WebhookRegistration): Pro
     throw new ApiError(502, `GitHub could not be reached to register the webhook: ${String(error)}`);
   }
   if (!response.ok) throw await explain(response, input.repo);
-  const hook = (await response.json()) as { id?: number };
+  const hook = (await response.json().catch(() => ({}))) as { id?: number };
   return hook.id ?? 0;
 }
 

@@ -23,6 +23,7 @@ export const akkeris: Dialect = {
       routes: [callbackRoutes, autoBuildRoutes, buildRoutes, appRoutes],
     });
     router.all("/apps", akkeris.fetch).all("/apps/*", akkeris.fetch);
+    return akkeris;
   },
   subjectOwners: { build_repo: appSubjectOwner, image_repo: appSubjectOwner },
   // The GitHub callback's HMAC key of each auto build.

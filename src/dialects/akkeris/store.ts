@@ -50,8 +50,14 @@ export async function createApp(
   return app;
 }
 
-export async function listApps(env: Env): Promise<App[]> {
-  const { results } = await env.DB.prepare("SELECT * FROM apps ORDER BY space, name").all<App>();
+/** Every app, or only those of `organizations` (lower-cased) when given: a scoped token's list. */
+export async function listApps(env: Env, organizations: readonly string[] | null = null): Promise<App[]> {
+  const where = organizations
+    ? `WHERE lower(organization) IN (${organizations.map(() => "?").join(", ") || "NULL"})`
+    : "";
+  const { results } = await env.DB.prepare(`SELECT * FROM apps ${where} ORDER BY space, name`)
+    .bind(...(organizations ?? []))
+    .all<App>();
   return results;
 }
 

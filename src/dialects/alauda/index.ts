@@ -13,7 +13,9 @@ export const alauda: Dialect = {
   name: "alauda",
   openapi: alaudaApi,
   mount(router) {
-    router.all("/v1/*", dialectRouter(toAlaudaError, { routes: [alaudaRoutes] }).fetch);
+    const alauda = dialectRouter(toAlaudaError, { routes: [alaudaRoutes] });
+    router.all("/v1/*", alauda.fetch);
+    return alauda;
   },
   onDeploymentStatus: jobEvents,
 };

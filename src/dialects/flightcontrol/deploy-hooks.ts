@@ -4,17 +4,18 @@
  * hooks hear `deployment`. HEAD and POST behave like GET, for tools that send them.
  */
 import * as v from "valibot";
-import { authenticate } from "../../access/auth";
-import { authorizeOwner } from "../../access/policy";
+import { caller, loadOwned } from "../../access/guard";
 import type { Env } from "../../env";
 import { ApiError, badRequest } from "../../http/errors";
-import { numericId } from "../../http/params";
 import { type HttpRouter, type IRequest, originOf } from "../../http/types";
 import { createDeployment, deploymentWithState } from "../../repos/deployments";
 import { SHA } from "../../repos/refs";
 import { repoScopeFor } from "../../repos/scope";
 import type { DeploymentState } from "../../repos/types";
 import { type Environment, environmentId, findEnvironment, hookForSecret } from "./store";
+
+const deploymentNotFound = () => new ApiError(404, "Deployment not found");
+const numericIdOrNull = (raw: string | undefined) => (/^\d{1,15}$/.test(raw ?? "") ? Number(raw) : 0);
 
 /** Wrong secret and unknown environment look the same, so the answer reveals neither. */
 const hookNotFound = () => new ApiError(404, "Deploy hook not found");
@@ -120,10 +121,15 @@ export function deployHookRoutes(router: HttpRouter): void {
   }
 
   router.get("/api/deployments/:deploymentId", async (request, env) => {
-    const principal = await authenticate(request, env);
-    const deployment = await deploymentWithState(env, numericId(request.params.deploymentId));
-    if (!deployment) throw new ApiError(404, "Deployment not found");
-    authorizeOwner(principal, deployment.subject.split("/")[0] ?? "", "read");
+    const principal = await caller(request, env, "read");
+    // A deployment belongs to its repository's owner; one the caller may not see is not found.
+    const deployment = await loadOwned(
+      principal,
+      "read",
+      deploymentNotFound,
+      () => deploymentWithState(env, numericIdOrNull(request.params.deploymentId)),
+      (d) => d.subject.split("/")[0] ?? null,
+    );
     let payload: { environment?: { id?: string }; branch?: string } = {};
     try {
       payload = JSON.parse(deployment.payload);

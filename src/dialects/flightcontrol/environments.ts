@@ -1,7 +1,7 @@
 /** Environments and their deploy hooks: the management side of deploy-hook URLs (token required). */
 import * as v from "valibot";
-import { authenticate } from "../../access/auth";
-import { type Access, authorizeOwner, type Principal } from "../../access/policy";
+import { caller, loadOwned } from "../../access/guard";
+import { type Access, authorizeOwner, type Principal, visibleOnly } from "../../access/policy";
 import type { Env } from "../../env";
 import { parseInput, readJson } from "../../http/body";
 import { ApiError } from "../../http/errors";
@@ -31,8 +31,10 @@ export const NewDeployHook = v.object({
 });
 
 export const environmentNotFound = () => new ApiError(404, "Environment not found");
+const repositoryNotFound = () => new ApiError(404, "Repository not found");
 
-const ownerOf = (environment: Environment) => environment.repo.split("/")[0] ?? "";
+/** An environment, and its deploy hooks, belong to the owner of its repository. */
+const ownerOf = (environment: Pick<Environment, "repo">) => environment.repo.split("/")[0] ?? null;
 
 export function renderEnvironment(environment: Environment) {
   return {
@@ -51,33 +53,35 @@ export function hookUrl(origin: string, environment: Environment, secret: string
   return environment.preview_key ? `${base}/{prNumber}/{commitSha}` : base;
 }
 
+/** The loader of every environment route: the environment in the path, if the caller may act on it. */
 async function environmentFor(
   request: IRequest,
   env: Env,
   access: Access,
 ): Promise<{ environment: Environment; principal: Principal }> {
-  const principal = await authenticate(request, env);
-  const environment = await findEnvironment(env, request.params.envId ?? "");
-  if (!environment) throw environmentNotFound();
-  authorizeOwner(principal, ownerOf(environment), access);
+  const principal = await caller(request, env, access);
+  const environment = await loadOwned(
+    principal,
+    access,
+    environmentNotFound,
+    () => findEnvironment(env, request.params.envId ?? ""),
+    ownerOf,
+  );
   return { environment, principal };
 }
 
 export function environmentRoutes(router: HttpRouter): void {
   router
     .post("/api/environments", async (request, env) => {
-      const principal = await authenticate(request, env);
+      const principal = await caller(request, env, "write");
       const input = parseInput(NewEnvironment, await readJson(request), "Environment");
-      authorizeOwner(principal, input.repo.split("/")[0] ?? "", "write");
+      authorizeOwner(principal, ownerOf(input), "write", repositoryNotFound);
       const environment = await createEnvironment(env, { ...input, createdBy: principal.login });
       return Response.json(renderEnvironment(environment), { status: 201 });
     })
     .get("/api/environments", async (request, env) => {
-      const principal = await authenticate(request, env);
-      const visible = (await listEnvironments(env)).filter(
-        (e) => !principal.owners || principal.owners.includes(ownerOf(e).toLowerCase()),
-      );
-      return Response.json(visible.map(renderEnvironment));
+      const principal = await caller(request, env, "read");
+      return Response.json(visibleOnly(principal, await listEnvironments(env), ownerOf).map(renderEnvironment));
     })
     .get("/api/environments/:envId", async (request, env) => {
       const { environment } = await environmentFor(request, env, "read");

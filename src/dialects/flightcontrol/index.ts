@@ -13,6 +13,8 @@ export const flightcontrol: Dialect = {
   name: "flightcontrol",
   openapi: flightcontrolApi,
   mount(router) {
-    router.all("/api/*", dialectRouter(toFlightcontrolError, { routes: [deployHookRoutes, environmentRoutes] }).fetch);
+    const flightcontrol = dialectRouter(toFlightcontrolError, { routes: [deployHookRoutes, environmentRoutes] });
+    router.all("/api/*", flightcontrol.fetch);
+    return flightcontrol;
   },
 };

@@ -3,6 +3,7 @@
  * hub.secret. A subscription is an ordinary GitHub hook, so it shows up in the hooks API.
  */
 import * as v from "valibot";
+import { caller } from "../../access/guard";
 import { parseInput, readFormOrJson } from "../../http/body";
 import { validationFailed } from "../../http/errors";
 import { type HttpRouter, noContent } from "../../http/types";
@@ -33,6 +34,8 @@ const TOPIC = /^https?:\/\/[^/]+\/([^/]+)\/([^/]+)\/events\/([a-z_*]+?)(\.json)?
 
 export function hubRoutes(router: HttpRouter): void {
   router.post("/hub", async (request, env) => {
+    // The caller is known before the body is read; the repository it names is checked after.
+    const principal = await caller(request, env, "write");
     const input = parseInput(HubRequest, await readFormOrJson(request), "Hook");
     const match = TOPIC.exec(input["hub.topic"]);
     const event = match?.[3]?.toLowerCase();
@@ -43,7 +46,7 @@ export function hubRoutes(router: HttpRouter): void {
       );
     }
     request.params = { owner: match[1] as string, repo: match[2] as string };
-    const ctx = await repoContext(request, env, "write");
+    const ctx = await repoContext(request, env, "write", principal);
     const rawJson = match[4] !== undefined || (request.headers.get("accept") ?? "").includes("application/json");
     const callback = input["hub.callback"];
     const existing = await findSubscriptionByUrl(env, ctx.scope, callback);

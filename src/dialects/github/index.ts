@@ -43,6 +43,7 @@ export const github: Dialect = {
       finally: [echoMediaType],
     });
     router.all("/repos/*", github.fetch).all("/hub", github.fetch).all("/ingest/*", github.fetch);
+    return github;
   },
   deliveryHeaders: githubDeliveryHeaders,
 };

@@ -1,4 +1,4 @@
-import { authenticate } from "../../access/auth";
+import { caller } from "../../access/guard";
 import { type Access, authorizeOwner, type Principal } from "../../access/policy";
 import type { Env } from "../../env";
 import { type IRequest, originOf } from "../../http/types";
@@ -19,14 +19,24 @@ export interface RepoContext {
   urls: RepoUrls;
 }
 
-/** Authenticates the caller and checks they may read or write this repository. */
-export async function repoContext(request: IRequest, env: Env, access: Access): Promise<RepoContext> {
-  const principal = await authenticate(request, env);
+/**
+ * The loader of every repository route: authenticates the caller (before the body is read)
+ * and checks they may read or write this repository, which belongs to its GitHub owner.
+ * `principal` is given when the caller was authenticated already (the hub reads the
+ * repository from the body, after authenticating).
+ */
+export async function repoContext(
+  request: IRequest,
+  env: Env,
+  access: Access,
+  principal?: Principal,
+): Promise<RepoContext> {
+  const who = principal ?? (await caller(request, env, access));
   const { owner, repo } = request.params as { owner: string; repo: string };
-  authorizeOwner(principal, owner, access);
+  authorizeOwner(who, owner, access);
   const apiBase = `${originOf(request)}/repos/${owner}/${repo}`;
   return {
-    principal,
+    principal: who,
     owner,
     repo,
     scope: { dialect: "github", subjectType: "repository", subject: repositorySubject(owner, repo) },
