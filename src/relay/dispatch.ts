@@ -11,6 +11,7 @@ import { loadPayload } from "./payloads";
 import { decide, parseRetryAfter } from "./retry";
 import { signatureHeaders } from "./signing";
 import { targetProblem } from "./targets";
+import { MASK, redactCredentials, splitCredentials } from "./url-credentials";
 
 /** Kept of a receiver's answer, as Svix does: enough to debug, never enough to bloat D1. */
 export const RESPONSE_BODY_LIMIT = 20 * 1024;
@@ -48,6 +49,8 @@ export async function attemptDelivery(
   const { secret, secretProblem } = await openSecret(env, delivery.sealedSecret);
   const timestamp = Math.floor(Date.now() / 1000);
 
+  // Credentials in the hook URL travel as an Authorization header, as GitHub sends them.
+  const target = splitCredentials(delivery.url);
   const headers: Record<string, string> = {
     "content-type": delivery.contentType === "form" ? "application/x-www-form-urlencoded" : "application/json",
     "user-agent": USER_AGENT,
@@ -55,6 +58,7 @@ export async function attemptDelivery(
     "x-hookrelay-delivery": delivery.guid,
     ...(await dialectHeaders[delivery.dialect]?.(env, delivery)),
     ...(await signatureHeaders({ id: delivery.guid, body, secret, timestamp })),
+    ...(target.authorization ? { authorization: target.authorization } : {}),
   };
 
   const attempt = delivery.attempts + 1;
@@ -74,7 +78,7 @@ export async function attemptDelivery(
     status = `Not sent: ${secretProblem}`;
   } else {
     try {
-      const response = await fetch(delivery.url, {
+      const response = await fetch(target.url, {
         method: "POST",
         headers,
         body,
@@ -90,7 +94,7 @@ export async function attemptDelivery(
       status =
         error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")
           ? `Timed out after ${cfg.deliveryTimeoutMs} ms`
-          : `Failed to connect: ${error instanceof Error ? error.message : String(error)}`;
+          : `Failed to connect: ${redactCredentials(error instanceof Error ? error.message : String(error), delivery.url)}`;
     }
   }
 
@@ -134,7 +138,8 @@ export async function attemptDelivery(
       succeeded: verdict.kind === "succeeded",
       statusCode,
       status,
-      requestHeaders: headers,
+      // The log shows what was sent, except the URL's credentials.
+      requestHeaders: target.authorization ? { ...headers, authorization: `Basic ${MASK}` } : headers,
       responseHeaders,
       responseBody,
     },

@@ -135,6 +135,22 @@ describe("a delivery attempt", () => {
     expect(attempt).toEqual({ status_code: null, status: "Failed to connect: Network connection lost." });
   });
 
+  it("sends a URL's basic-auth credentials as Authorization, and records them masked", async () => {
+    const receiver = interceptDeliveries();
+    const { deliveryId } = await pendingDelivery("https://hook-user:hook%20pass@example.com/basic");
+    expect((await consume(deliveryId)).acked).toBe(true);
+    const [sent] = receiver.calls.filter((c) => c.url.endsWith("/basic"));
+    expect(sent?.url).toBe("https://example.com/basic");
+    expect(sent?.headers.authorization).toBe(`Basic ${btoa("hook-user:hook pass")}`);
+    const attempt = await env.DB.prepare("SELECT request_headers, status FROM delivery_attempts WHERE delivery_id = ?")
+      .bind(deliveryId)
+      .first<{ request_headers: string; status: string }>();
+    expect(JSON.parse(attempt?.request_headers ?? "{}").authorization).toBe("Basic ********");
+    expect(JSON.stringify(attempt)).not.toContain("hook pass");
+    expect(JSON.stringify(attempt)).not.toContain("hook%20pass");
+    expect(JSON.stringify(attempt)).not.toContain(btoa("hook-user:hook pass"));
+  });
+
   it("lets the queue retry when the relay itself crashes, so nothing is lost", async () => {
     const { deliveryId } = await pendingDelivery("https://example.com/crash");
     vi.spyOn(env.DB, "batch").mockRejectedValueOnce(new Error("D1 is having a moment"));

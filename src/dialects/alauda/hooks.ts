@@ -20,6 +20,7 @@ import {
   type Subscription,
   updateSubscription,
 } from "../../relay/subscriptions";
+import { keepCredentials, maskUrl } from "../../relay/url-credentials";
 
 /** Each subject type takes only its own events (`build:queued` is hookrelay's addition). */
 export const SUBJECT_EVENTS: Record<string, readonly string[]> = {
@@ -95,7 +96,7 @@ export function renderAlaudaHook(hook: Subscription) {
     events: hook.events,
     name: hook.name,
     secret: hook.hasSecret ? "********" : null,
-    url: hook.url,
+    url: maskUrl(hook.url),
     is_active: hook.active,
     created_by: hook.createdBy,
     created_at: hook.createdAt,
@@ -166,7 +167,7 @@ export function alaudaRoutes(router: HttpRouter): void {
       const updated = await updateSubscription(env, hook, hook.id, {
         ...(input.events ? { events: [...new Set(input.events)] } : {}),
         ...(input.secret !== undefined ? { secret: input.secret } : {}),
-        ...(input.url !== undefined ? { url: input.url } : {}),
+        ...(input.url !== undefined ? { url: keepCredentials(input.url, hook.url) } : {}),
         ...(input.name !== undefined ? { name: input.name } : {}),
         ...(input.is_active !== undefined ? { active: input.is_active } : {}),
       });

@@ -19,6 +19,7 @@ import {
   takesEvent,
   updateSubscription,
 } from "../../relay/subscriptions";
+import { keepCredentials } from "../../relay/url-credentials";
 import { ensureRepository } from "../../repos/repositories";
 import { isGitHubEvent } from "./events";
 import { renderHook, renderHookConfig, renderRepository, renderUser, zen } from "./render";
@@ -88,9 +89,10 @@ export async function pingHook(env: Env, request: IRequest, ctx: RepoContext, ho
   );
 }
 
-function configChanges(config: v.InferOutput<typeof HookConfigPatch>): SubscriptionChanges {
+/** `hook`'s config edited; a URL sent back masked as it was shown keeps its stored credentials. */
+function configChanges(hook: Subscription, config: v.InferOutput<typeof HookConfigPatch>): SubscriptionChanges {
   return {
-    ...(config.url !== undefined ? { url: config.url } : {}),
+    ...(config.url !== undefined ? { url: keepCredentials(config.url, hook.url) } : {}),
     ...(config.content_type !== undefined ? { contentType: config.content_type as ContentType } : {}),
     ...(config.secret !== undefined ? { secret: config.secret } : {}),
     ...(config.insecure_ssl !== undefined ? { insecureSsl: config.insecure_ssl } : {}),
@@ -142,7 +144,7 @@ export function hookRoutes(router: HttpRouter): void {
         // GitHub: a config replaces the whole config, so omitted keys go back to their defaults.
         Object.assign(
           changes,
-          configChanges({ content_type: "form", secret: null, insecure_ssl: "0", ...input.config }),
+          configChanges(hook, { content_type: "form", secret: null, insecure_ssl: "0", ...input.config }),
         );
       }
       if (input.events || input.add_events || input.remove_events) {
@@ -174,7 +176,7 @@ export function hookRoutes(router: HttpRouter): void {
       const ctx = await repoContext(request, env, "write");
       const hook = await hookOr404(env, ctx, request.params.id);
       const input = parseInput(HookConfigPatch, await readJson(request), "Hook");
-      const updated = await updateSubscription(env, ctx.scope, hook.id, configChanges(input));
+      const updated = await updateSubscription(env, ctx.scope, hook.id, configChanges(hook, input));
       if (!updated) throw notFound();
       return Response.json(renderHookConfig(updated));
     })

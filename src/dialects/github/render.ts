@@ -1,8 +1,12 @@
-/** GitHub's JSON shapes for the relay's objects. Secrets are always shown as `********`. */
+/**
+ * GitHub's JSON shapes for the relay's objects. Secrets are always shown as `********`, and
+ * so are credentials in a hook URL.
+ */
 
 import { parseJsonText } from "../../http/body";
 import type { AttemptDetail, AttemptView } from "../../relay/deliveries";
 import type { Subscription } from "../../relay/subscriptions";
+import { MASK, maskUrl } from "../../relay/url-credentials";
 
 // The objects that event payloads carry too live in src/repos/shapes.ts; they are re-exported here
 // so the dialect's handlers find every GitHub shape in one place.
@@ -14,13 +18,11 @@ export {
   renderUser,
 } from "../../repos/shapes";
 
-export const MASK = "********";
-
 export function renderHookConfig(hook: Subscription) {
   return {
     content_type: hook.contentType,
     insecure_ssl: hook.insecureSsl,
-    url: hook.url,
+    url: maskUrl(hook.url),
     ...(hook.hasSecret ? { secret: MASK } : {}),
   };
 }
@@ -74,7 +76,7 @@ export function renderDeliveryDetail(attempt: AttemptDetail) {
   }
   return {
     ...renderDelivery(attempt),
-    url: attempt.url,
+    url: maskUrl(attempt.url),
     request: { headers: attempt.requestHeaders, payload },
     response: { headers: attempt.responseHeaders ?? {}, payload: attempt.responseBody },
   };
