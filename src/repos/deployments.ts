@@ -59,6 +59,8 @@ export interface CreatedDeployment {
   replayed: boolean;
 }
 
+const idempotencyScopeOf = (subject: string) => `deployments:${subject}`;
+
 async function findByIdempotencyKey(env: Env, scope: string, key: string): Promise<DeploymentRow | null> {
   return env.DB.prepare(
     `SELECT d.* FROM idempotency_keys k JOIN deployments d ON d.id = k.resource_id
@@ -79,7 +81,7 @@ async function failingContexts(env: Env, subject: string, sha: string, required:
 }
 
 export async function createDeployment(env: Env, scope: RepoScope, input: NewDeployment): Promise<CreatedDeployment> {
-  const idempotencyScope = `deployments:${scope.subject}`;
+  const idempotencyScope = idempotencyScopeOf(scope.subject);
   if (input.idempotencyKey) {
     const earlier = await findByIdempotencyKey(env, idempotencyScope, input.idempotencyKey);
     if (earlier) return { deployment: earlier, replayed: true };
@@ -143,11 +145,11 @@ export async function createDeployment(env: Env, scope: RepoScope, input: NewDep
           ).bind(...Object.values(deployment)),
           ...(input.idempotencyKey
             ? [
-                env.DB.prepare("DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND expires_at <= ?").bind(
-                  idempotencyScope,
-                  input.idempotencyKey,
-                  Date.now(),
-                ),
+                // A key that expired, or whose deployment was deleted since, is free again.
+                env.DB.prepare(
+                  `DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2
+                   AND (expires_at <= ?3 OR NOT EXISTS (SELECT 1 FROM deployments WHERE id = idempotency_keys.resource_id))`,
+                ).bind(idempotencyScope, input.idempotencyKey, Date.now()),
                 // Fails the whole batch if a concurrent request with the same key won the race.
                 env.DB.prepare(
                   "INSERT INTO idempotency_keys (scope, key, resource_id, expires_at) VALUES (?, ?, ?, ?)",
@@ -217,7 +219,14 @@ export async function deleteDeployment(env: Env, subject: string, id: number): P
       "We cannot delete an active deployment unless it is the only deployment in a given environment.",
     );
   }
-  await env.DB.prepare("DELETE FROM deployments WHERE id = ? AND subject = ?").bind(id, subject).run();
+  await env.DB.batch([
+    env.DB.prepare("DELETE FROM deployments WHERE id = ? AND subject = ?").bind(id, subject),
+    // Its Idempotency-Keys answer nothing now: a repeated request makes a new deployment.
+    env.DB.prepare("DELETE FROM idempotency_keys WHERE scope = ? AND resource_id = ?").bind(
+      idempotencyScopeOf(subject),
+      id,
+    ),
+  ]);
   return true;
 }
 

@@ -138,6 +138,33 @@ describe("POST /deployments", () => {
     expect(count).toEqual({ n: 2 });
   });
 
+  it("makes a new deployment for a key whose deployment was deleted, and replays that one after", async () => {
+    const keyRepo = "/repos/octo/rekeyed";
+    const first = await deploy({ ref: sha(32) }, { "idempotency-key": "k" }, keyRepo);
+    expect(first.status).toBe(201);
+    expect((await call("DELETE", `${keyRepo}/deployments/${first.body.id}`)).status).toBe(204);
+    const second = await deploy({ ref: sha(32) }, { "idempotency-key": "k" }, keyRepo);
+    expect(second.status).toBe(201);
+    expect(second.body.id).not.toBe(first.body.id);
+    expect(second.headers.get("idempotent-replayed")).toBeNull();
+    const third = await deploy({ ref: sha(32) }, { "idempotency-key": "k" }, keyRepo);
+    expect(third.status).toBe(201);
+    expect(third.body.id).toBe(second.body.id);
+    expect(third.headers.get("idempotent-replayed")).toBe("true");
+  });
+
+  it("replaces a stale key whose deployment is gone, however it went", async () => {
+    const keyRepo = "/repos/octo/stale-key";
+    const first = await deploy({ ref: sha(33) }, { "idempotency-key": "gone" }, keyRepo);
+    // A deployment removed without its key (as before keys were removed with their deployment).
+    await env.DB.prepare("DELETE FROM deployments WHERE id = ?").bind(first.body.id).run();
+    const again = await deploy({ ref: sha(33) }, { "idempotency-key": "gone" }, keyRepo);
+    expect(again.status).toBe(201);
+    expect(again.body.id).not.toBe(first.body.id);
+    const keys = await env.DB.prepare("SELECT resource_id FROM idempotency_keys WHERE key = 'gone'").all();
+    expect(keys.results).toEqual([{ resource_id: again.body.id }]);
+  });
+
   it.each([
     [{}, "ref", "missing_field"],
     [{ ref: "" }, "ref", "invalid"],
