@@ -32,6 +32,20 @@ async function pushRef(ref: string, after: string, path = "octo/deploys") {
   expect(response.status).toBe(202);
 }
 
+/** Every item of a paged list, following each `rel="next"` Link as a client would. */
+async function walkPages(path: string): Promise<any[]> {
+  const items: any[] = [];
+  let next: string | undefined = path;
+  for (let pages = 0; next && pages < 50; pages++) {
+    const page: { status: number; headers: Headers; body: any[] } = await callJson<any[]>("GET", next);
+    expect(page.status).toBe(200);
+    items.push(...page.body);
+    const link: string | undefined = /<([^>]+)>; rel="next"/.exec(page.headers.get("link") ?? "")?.[1];
+    next = link ? new URL(link).pathname + new URL(link).search : undefined;
+  }
+  return items;
+}
+
 describe("POST /deployments", () => {
   it("creates a deployment with GitHub's defaults and a Location", async () => {
     const { status, headers, body } = await deploy({ ref: sha(1) });
@@ -214,6 +228,28 @@ describe("GET /deployments", () => {
     expect(await list("environment=nowhere")).toEqual([]);
   });
 
+  it("keeps every filter when a Link header leads to the next pages", async () => {
+    const filterRepo = "/repos/octo/filtered-pages";
+    for (let i = 0; i < 6; i++) {
+      await deploy({ ref: sha(140 + (i % 2)), environment: i % 3 === 0 ? "qa" : "production" }, {}, filterRepo);
+    }
+    for (const query of ["environment=qa", `sha=${sha(141)}`, `environment=production&sha=${sha(140)}`]) {
+      const all = (await callJson<any[]>("GET", `${filterRepo}/deployments?${query}&per_page=100`)).body;
+      expect(all.length, query).toBeGreaterThan(1);
+      const walked = await walkPages(`${filterRepo}/deployments?${query}&per_page=1`);
+      expect(
+        walked.map((d) => d.id),
+        query,
+      ).toEqual(all.map((d) => d.id));
+    }
+    const { body: deployment } = await deploy({ ref: sha(142) }, {}, filterRepo);
+    for (const state of ["queued", "in_progress", "success"]) {
+      await callJson("POST", `${filterRepo}/deployments/${deployment.id}/statuses`, { json: { state } });
+    }
+    const statuses = await walkPages(`${filterRepo}/deployments/${deployment.id}/statuses?per_page=1`);
+    expect(statuses.map((s) => s.state)).toEqual(["success", "in_progress", "queued"]);
+  });
+
   it("pages newest first with Link headers; per_page over 100 is clamped", async () => {
     const pageRepo = "/repos/octo/paging";
     for (let i = 0; i < 5; i++) await deploy({ ref: sha(50 + i) }, {}, pageRepo);
@@ -350,6 +386,21 @@ describe("commit statuses", () => {
     expect(done.repository.full_name).toBe("octo/deploys");
     await commitStatus(sha(110), "error", "ci/c");
     expect((await combined(sha(110))).state).toBe("failure");
+  });
+
+  it("pages the statuses of a ref through its Link header", async () => {
+    for (const context of ["a", "b", "c"]) await commitStatus(sha(150), "success", `ci/${context}`);
+    const walked = await walkPages(`${repo}/commits/${sha(150)}/statuses?per_page=2`);
+    expect(walked.map((s) => s.context)).toEqual(["ci/c", "ci/b", "ci/a"]);
+  });
+
+  it("answers 404, never 500, to a ref that is not even a valid escape", async () => {
+    for (const ref of ["%E0%A4%A", "%", "%zz"]) {
+      const combined = await callJson("GET", `${repo}/commits/${ref}/status`);
+      expect(combined.status, ref).toBe(404);
+      expect(combined.body.message).toMatch(/No commit found/);
+      expect((await call("GET", `${repo}/commits/${ref}/statuses`)).status, ref).toBe(404);
+    }
   });
 
   it("resolves branch names, 404s unknown refs, and 422s bad input", async () => {

@@ -45,6 +45,13 @@ describe("GET /hooks/:id/deliveries", () => {
     expect(next).toBeDefined();
     const page2 = await callJson<any[]>("GET", new URL(next as string).pathname + new URL(next as string).search);
     expect(page2.body.map((d) => d.id)).toEqual([body[2].id]);
+
+    // The status filter survives the cursor: page 2 of the failures holds the other failure.
+    const failures1 = await attemptsOf(hook.id, "?status=failure&per_page=1");
+    const failuresNext = /<([^>]+)>; rel="next"/.exec(failures1.headers.get("link") ?? "")?.[1] as string;
+    expect(new URL(failuresNext).searchParams.get("status")).toBe("failure");
+    const failures2 = await callJson<any[]>("GET", new URL(failuresNext).pathname + new URL(failuresNext).search);
+    expect([...failures1.body, ...failures2.body].map((d) => d.status_code)).toEqual([500, 500]);
   });
 
   it("shows one attempt with its request and response, with the secret nowhere", async () => {

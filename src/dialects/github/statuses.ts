@@ -20,7 +20,14 @@ export const CreateStatus = v.object({
   context: v.optional(v.pipe(v.string(), v.minLength(1)), "default"),
 });
 
-async function shaOr404(env: Env, subject: string, ref: string): Promise<string> {
+/** The sha a ref in the path names; a ref it cannot name (even a malformed escape) is a 404. */
+async function shaOr404(env: Env, subject: string, rawRef: string): Promise<string> {
+  let ref: string;
+  try {
+    ref = decodeURIComponent(rawRef);
+  } catch {
+    throw new ApiError(404, `No commit found for SHA: ${rawRef}`);
+  }
   const sha = await resolveRef(env, subject, ref);
   if (!sha) throw new ApiError(404, `No commit found for SHA: ${ref}`);
   return sha;
@@ -57,7 +64,7 @@ export function statusRoutes(router: HttpRouter): void {
     })
     .get("/repos/:owner/:repo/commits/:ref/statuses", async (request, env) => {
       const ctx = await repoContext(request, env, "read");
-      const sha = await shaOr404(env, ctx.scope.subject, decodeURIComponent(request.params.ref ?? ""));
+      const sha = await shaOr404(env, ctx.scope.subject, request.params.ref ?? "");
       const page = readPage(request.query);
       const { items, total } = await listCommitStatuses(env, ctx.scope.subject, sha, page);
       const { urls } = ctx;
@@ -70,7 +77,7 @@ export function statusRoutes(router: HttpRouter): void {
     })
     .get("/repos/:owner/:repo/commits/:ref/status", async (request, env) => {
       const ctx = await repoContext(request, env, "read");
-      const sha = await shaOr404(env, ctx.scope.subject, decodeURIComponent(request.params.ref ?? ""));
+      const sha = await shaOr404(env, ctx.scope.subject, request.params.ref ?? "");
       const scope = await repoScope(env, ctx);
       const latest = await latestStatuses(env, ctx.scope.subject, sha);
       return Response.json({
