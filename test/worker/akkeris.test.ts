@@ -235,14 +235,26 @@ describe("the GitHub callback", () => {
     ["a missing signature", { headers: { "x-hub-signature-256": "" } }],
     ["a tampered body", { tamper: true }],
     ["another app's signature", { otherApp: true }],
+    ["an empty sha256 and no sha1", { headers: { "x-hub-signature-256": "sha256=" } }],
+    ["a truncated signature", { truncate: 2 }],
+    ["a signature cut to an odd length", { truncate: 1 }],
+    ["a bare prefix", { headers: { "x-hub-signature-256": "sha256" } }],
+    ["an empty sha1", { headers: { "x-hub-signature-256": "", "x-hub-signature": "sha1=" } }],
   ])(
     "answers 403 to %s and stores nothing",
-    async (_name, how: { secret?: string; headers?: Record<string, string>; tamper?: boolean; otherApp?: boolean }) => {
+    async (_name, how: {
+      secret?: string;
+      headers?: Record<string, string>;
+      tamper?: boolean;
+      otherApp?: boolean;
+      truncate?: number;
+    }) => {
       const { app, secret } = await setup();
       const other = how.otherApp ? await setup() : null;
       const key = how.secret ?? other?.secret ?? secret;
       const body = JSON.stringify(push(3));
-      const signed = `sha256=${toHex(await hmac(key, "SHA-256", utf8(body)))}`;
+      const full = `sha256=${toHex(await hmac(key, "SHA-256", utf8(body)))}`;
+      const signed = how.truncate ? full.slice(0, -how.truncate) : full;
       const response = await callJson("POST", `/apps/${app.name}/builds/auto/github`, {
         token: null,
         body: how.tamper ? body.replace("commit 3", "commit 4") : body,
@@ -275,6 +287,24 @@ describe("the GitHub callback", () => {
     expect(otherBranch.headers.get("x-hookrelay-message")).toMatch(/feature ignored: this auto build watches master/);
     expect((await callback("ghost-default", "push", push(5), secret)).status).toBe(404);
     expect(await builds(app.name)).toEqual([]);
+  });
+
+  it("never builds a push that deletes the watched branch", async () => {
+    const { app, secret } = await setup();
+    const deletion = {
+      ref: "refs/heads/master",
+      before: sha(7),
+      after: "0".repeat(40),
+      deleted: true,
+      head_commit: null,
+    };
+    const response = await callback(app.name, "push", deletion, secret);
+    expect(response.status).toBe(205);
+    expect(response.headers.get("x-hookrelay-message")).toMatch(/ignored/);
+    expect(await builds(app.name)).toEqual([]);
+    // The same auto build still builds a push that moves the branch.
+    expect((await callback(app.name, "push", push(8), secret)).status).toBe(201);
+    expect((await builds(app.name)).map((b) => b.source_blob.commit)).toEqual([sha(8)]);
   });
 
   it("deduplicates on X-GitHub-Delivery", async () => {
@@ -424,6 +454,27 @@ describe("builds", () => {
       app: { id: app.id, name: app.name },
       build: { id: build.id },
     });
+  });
+
+  it("never lets a failed build become succeeded (409), so it never deploys or announces success", async () => {
+    const { app, build } = await queuedBuild();
+    const path = `/apps/${app.name}/builds/${build.id}`;
+    expect((await callJson("PATCH", path, { json: { status: "failed" } })).status).toBe(200);
+    for (const status of ["succeeded", "building", "queued"]) {
+      const refused = await callJson("PATCH", path, { json: { status } });
+      expect(refused.status, status).toBe(status === "queued" ? 422 : 409);
+    }
+    expect((await callJson("GET", path)).body.status).toBe("failed");
+    const deployments = await env.DB.prepare("SELECT count(*) AS n FROM deployments WHERE sha = ?")
+      .bind(build.source_blob.commit)
+      .first();
+    expect(deployments).toEqual({ n: 0 });
+    const outcomes = await env.DB.prepare(
+      "SELECT json_extract(payload, '$.outcome') AS outcome FROM events WHERE type = 'build:complete' AND json_extract(payload, '$.build.id') = ?",
+    )
+      .bind(build.id)
+      .all();
+    expect(outcomes.results).toEqual([{ outcome: "failed" }]);
   });
 
   it("does not deploy failed builds, or when auto_deploy is off", async () => {

@@ -160,6 +160,44 @@ describe("the four Alauda events", () => {
     expect(receiver.to("https://example.com/job-failed")).toEqual([]);
   });
 
+  it("announces a job by how its deployment ended: failure and error are job:fail, never job:succeed", async () => {
+    const receiver = interceptDeliveries();
+    const outcomes: [string, string | null][] = [
+      ["failure", "job:fail"],
+      ["error", "job:fail"],
+      ["success", "job:succeed"],
+      ["in_progress", null],
+      ["inactive", null],
+    ];
+    for (const [state, expected] of outcomes) {
+      const { body: deployment } = await callJson("POST", "/repos/octo/jobs/deployments", {
+        json: { ref: "c".repeat(40), required_contexts: [], environment: `env-${state}` },
+      });
+      for (const event of ["job:succeed", "job:fail"]) {
+        await hook({
+          subject_type: "job",
+          subject: String(deployment.id),
+          events: [event],
+          url: `https://example.com/${state}/${event}`,
+        });
+      }
+      await callJson("POST", `/repos/octo/jobs/deployments/${deployment.id}/statuses`, { json: { state } });
+      const { results } = await env.DB.prepare("SELECT type FROM events WHERE subject_type = 'job' AND subject = ?")
+        .bind(String(deployment.id))
+        .all<{ type: string }>();
+      expect(
+        results.map((e) => e.type),
+        state,
+      ).toEqual(expected ? [expected] : []);
+      if (expected) {
+        await eventually(() => expect(receiver.to(`https://example.com/${state}/${expected}`)).toHaveLength(1));
+      }
+    }
+    expect(receiver.to("https://example.com/failure/job:succeed")).toEqual([]);
+    expect(receiver.to("https://example.com/error/job:succeed")).toEqual([]);
+    expect(receiver.to("https://example.com/success/job:fail")).toEqual([]);
+  });
+
   it("POST /v1/events publishes to matching subscriptions, with the same rules", async () => {
     const receiver = interceptDeliveries();
     await hook({ subject_type: "job", subject: "job-7", events: ["job:fail"], url: "https://example.com/external" });

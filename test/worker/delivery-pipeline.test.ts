@@ -76,13 +76,22 @@ describe("a delivery attempt", () => {
   });
 
   it("treats a redirect as a failure and never follows it", async () => {
-    const receiver = interceptDeliveries(
-      () => new Response(null, { status: 302, headers: { location: "https://example.com/elsewhere" } }),
+    // The interceptor follows a Location as fetch does, unless the relay asks it not to.
+    const receiver = interceptDeliveries((call) =>
+      call.url === "https://example.com/moved"
+        ? new Response(null, { status: 302, headers: { location: "https://example.com/elsewhere" } })
+        : new Response("followed"),
     );
     const { deliveryId } = await pendingDelivery("https://example.com/moved");
     const { retry } = await consume(deliveryId);
     expect(retry).toHaveBeenCalled();
-    expect(receiver.calls.map((c) => c.url)).not.toContain("https://example.com/elsewhere");
+    expect(receiver.to("https://example.com/moved")).toHaveLength(1);
+    expect(receiver.to("https://example.com/elsewhere")).toEqual([]);
+    expect(await deliveryRow(deliveryId)).toMatchObject({ state: "pending", attempts: 1 });
+    const attempt = await env.DB.prepare("SELECT status_code, status FROM delivery_attempts WHERE delivery_id = ?")
+      .bind(deliveryId)
+      .first();
+    expect(attempt).toEqual({ status_code: 302, status: "Invalid HTTP Response: 302" });
   });
 
   it("deactivates the hook on 410 Gone and fails the delivery without retrying", async () => {
@@ -122,7 +131,7 @@ describe("a delivery attempt", () => {
     expect(attempts.results).toEqual([{ status_code: 503 }, { status_code: 503 }, { status_code: 503 }]);
   });
 
-  it("records a timeout or connection failure as a failed attempt with no status code", async () => {
+  it("records a connection failure as a failed attempt with no status code", async () => {
     interceptDeliveries(() => {
       throw new TypeError("Network connection lost.");
     });
@@ -133,6 +142,44 @@ describe("a delivery attempt", () => {
       .bind(deliveryId)
       .first();
     expect(attempt).toEqual({ status_code: null, status: "Failed to connect: Network connection lost." });
+  });
+
+  it("gives up on a receiver that does not answer within DELIVERY_TIMEOUT_MS (2000 ms here)", async () => {
+    // This receiver would answer 200, but only after 6 s: only the relay's timeout can fail it.
+    interceptDeliveries(
+      () => new Promise<Response>((resolve) => setTimeout(() => resolve(new Response("late")), 6000)),
+    );
+    const { deliveryId } = await pendingDelivery("https://example.com/slow");
+    const started = Date.now();
+    const { retry } = await consume(deliveryId);
+    const elapsed = Date.now() - started;
+    expect(retry).toHaveBeenCalled();
+    expect(elapsed).toBeGreaterThanOrEqual(1900);
+    expect(elapsed).toBeLessThan(5000);
+    const attempt = await env.DB.prepare(
+      "SELECT status_code, status, duration_ms, succeeded FROM delivery_attempts WHERE delivery_id = ?",
+    )
+      .bind(deliveryId)
+      .first<{ status_code: number | null; status: string; duration_ms: number; succeeded: number }>();
+    expect(attempt).toMatchObject({ status_code: null, status: "Timed out after 2000 ms", succeeded: 0 });
+    expect(attempt?.duration_ms).toBeGreaterThanOrEqual(1900);
+    expect(await deliveryRow(deliveryId)).toMatchObject({ state: "pending", attempts: 1 });
+  });
+
+  it("sends a delivery once when two consumers hold it at the same time (the lease)", async () => {
+    // A slow receiver keeps the first send in flight while the second consumer tries to claim.
+    const receiver = interceptDeliveries(
+      () => new Promise<Response>((resolve) => setTimeout(() => resolve(new Response("ok")), 300)),
+    );
+    const { deliveryId } = await pendingDelivery("https://example.com/leased");
+    const [first, second] = await Promise.all([consume(deliveryId), consume(deliveryId)]);
+    expect(receiver.to("https://example.com/leased")).toHaveLength(1);
+    expect(first.acked && second.acked).toBe(true);
+    expect(await deliveryRow(deliveryId)).toMatchObject({ state: "succeeded", attempts: 1 });
+    const attempts = await env.DB.prepare("SELECT count(*) AS n FROM delivery_attempts WHERE delivery_id = ?")
+      .bind(deliveryId)
+      .first();
+    expect(attempts).toEqual({ n: 1 });
   });
 
   it("sends a URL's basic-auth credentials as Authorization, and records them masked", async () => {

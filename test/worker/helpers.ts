@@ -43,28 +43,63 @@ export interface OutboundCall {
   url: string;
   headers: Record<string, string>;
   body: string;
+  /** The request's redirect mode: "manual" when the relay asked not to follow. */
+  redirect: string;
 }
 
 /**
  * Replaces outbound fetch with a receiver. `respond` picks each answer; every request
- * the relay sends is recorded in `calls`.
+ * the relay sends is recorded in `calls`. It keeps fetch's own rules where they matter
+ * to the relay, so a test can catch a relay that breaks them: a 3xx with a Location is
+ * followed unless the request said `redirect: "manual"` (or "error"), and an aborted
+ * signal (a timeout) ends the request with the signal's reason.
  */
 export function interceptDeliveries(
   respond: (call: OutboundCall, index: number) => Response | Promise<Response> = () => new Response("ok"),
 ) {
   const calls: OutboundCall[] = [];
   const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-    const request = new Request(input as RequestInfo, init as RequestInit);
-    const bytes = new Uint8Array(await request.arrayBuffer());
-    const recorded = {
-      url: request.url,
-      headers: Object.fromEntries(request.headers),
-      body: new TextDecoder().decode(bytes),
-    };
-    calls.push(recorded);
-    return respond(recorded, calls.length - 1);
+    let request = new Request(input as RequestInfo, init as RequestInit);
+    const signal = (init as RequestInit | undefined)?.signal ?? null;
+    for (let hops = 0; ; hops++) {
+      const bytes = new Uint8Array(await request.arrayBuffer());
+      const recorded = {
+        url: request.url,
+        headers: Object.fromEntries(request.headers),
+        body: new TextDecoder().decode(bytes),
+        redirect: request.redirect,
+      };
+      calls.push(recorded);
+      const response = await abortable(Promise.resolve(respond(recorded, calls.length - 1)), signal);
+      const location = response.headers.get("location");
+      const followed = (init as RequestInit | undefined)?.redirect ?? "follow";
+      if (response.status < 300 || response.status >= 400 || !location || followed !== "follow" || hops >= 20) {
+        return response;
+      }
+      request = new Request(new URL(location, request.url), { method: "GET", headers: request.headers });
+    }
   });
   return { calls, spy, to: (url: string) => calls.filter((c) => c.url === url) };
+}
+
+/** A receiver's answer, unless the request's signal aborts first (fetch rejects with its reason). */
+function abortable<T>(answer: Promise<T>, signal: AbortSignal | null): Promise<T> {
+  if (!signal) return answer;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    answer.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Waits for queue-driven work; the local queue hands out batches about once a second. */

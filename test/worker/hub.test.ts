@@ -1,6 +1,7 @@
 // Runs in workerd against real D1: the PubSubHubbub hub.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { hmac, toBase64, toHex, utf8 } from "../../src/relay/crypto";
 import { call, callJson, eventually, interceptDeliveries, mintToken } from "./helpers";
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields);
@@ -27,7 +28,16 @@ describe("POST /hub", () => {
       config: { url: "https://example.com/hub-callback", content_type: "form", secret: "********" },
     });
     await eventually(() => expect(receiver.to("https://example.com/hub-callback")).toHaveLength(1));
-    expect(receiver.to("https://example.com/hub-callback")[0]?.headers["x-hub-signature"]).toMatch(/^sha1=/);
+    // Byte for byte against HMACs of the body as received, keyed with hub.secret, and not with another key.
+    const [ping] = receiver.to("https://example.com/hub-callback");
+    const body = utf8(ping?.body ?? "");
+    expect(ping?.headers["x-hub-signature"]).toBe(`sha1=${toHex(await hmac("hub-secret", "SHA-1", body))}`);
+    expect(ping?.headers["x-hub-signature-256"]).toBe(`sha256=${toHex(await hmac("hub-secret", "SHA-256", body))}`);
+    const signed = utf8(`${ping?.headers["webhook-id"]}.${ping?.headers["webhook-timestamp"]}.${ping?.body}`);
+    expect(ping?.headers["webhook-signature"]).toBe(`v1,${toBase64(await hmac("hub-secret", "SHA-256", signed))}`);
+    expect(ping?.headers["x-hub-signature-256"]).not.toBe(
+      `sha256=${toHex(await hmac("another-secret", "SHA-256", body))}`,
+    );
   });
 
   it("takes multipart bodies (curl -F) and JSON bodies too", async () => {

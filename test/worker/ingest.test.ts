@@ -85,6 +85,27 @@ describe("POST /ingest/github/:owner/:repo", () => {
     ["no signature", async () => ({ "x-hub-signature-256": "" })],
     ["a tampered body", async (b: string) => ({ "x-hub-signature-256": await signature(`${b} `) })],
     ["a malformed signature", async () => ({ "x-hub-signature-256": "sha256=zz" })],
+    ["an empty sha256 value", async () => ({ "x-hub-signature-256": "sha256=" })],
+    ["a bare prefix", async () => ({ "x-hub-signature-256": "sha256" })],
+    ["a signature cut short", async (b: string) => ({ "x-hub-signature-256": (await signature(b)).slice(0, -2) })],
+    ["a signature cut to half", async (b: string) => ({ "x-hub-signature-256": (await signature(b)).slice(0, 39) })],
+    [
+      "a signature cut to an odd length",
+      async (b: string) => ({ "x-hub-signature-256": (await signature(b)).slice(0, -1) }),
+    ],
+    ["a signature with a byte too many", async (b: string) => ({ "x-hub-signature-256": `${await signature(b)}00` })],
+    ["an empty sha1 and no sha256", async () => ({ "x-hub-signature-256": "", "x-hub-signature": "sha1=" })],
+    [
+      "a truncated sha1",
+      async (b: string) => ({
+        "x-hub-signature-256": "",
+        "x-hub-signature": (await signature(b, secret, "SHA-1")).slice(0, -2),
+      }),
+    ],
+    [
+      "a sha1 value under the sha256 header",
+      async (b: string) => ({ "x-hub-signature-256": `sha256=${(await signature(b, secret, "SHA-1")).slice(5)}` }),
+    ],
   ])("answers 401 to %s and stores nothing", async (_name, headers) => {
     const before = await eventCount();
     const payload = JSON.stringify({ ref: "refs/heads/evil" });

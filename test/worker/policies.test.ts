@@ -1,12 +1,16 @@
 // Pure policies (retry, signing, targets, pagination), run in workerd for its WebCrypto.
 import { describe, expect, it } from "vitest";
+import readme from "../../README.md?raw";
+import { config, type Env } from "../../src/env";
 import { linkHeader, readPage } from "../../src/http/pagination";
 import { hmac, toBase64, toHex, utf8 } from "../../src/relay/crypto";
 import { decide, MAX_QUEUE_DELAY_SECONDS, parseRetryAfter } from "../../src/relay/retry";
 import { signatureHeaders, verifyHubSignature } from "../../src/relay/signing";
 import { targetProblem } from "../../src/relay/targets";
+import wranglerToml from "../../wrangler.toml?raw";
 
-const schedule = [5, 300, 1800, 7200, 18000, 36000, 36000, 36000];
+// The relay's own default schedule (src/env.ts), as a deployment without DELIVERY_RETRY_SCHEDULE runs it.
+const schedule = config({} as Env).retrySchedule;
 
 describe("retry policy", () => {
   it("succeeds on 2xx and only 2xx", () => {
@@ -15,10 +19,22 @@ describe("retry policy", () => {
   });
 
   it("follows the schedule with ±20% jitter, reaching past 24 hours in all", () => {
+    expect(schedule).toEqual([5, 300, 1800, 7200, 18000, 36000, 36000, 36000]);
     expect(decide({ statusCode: 500 }, 2, schedule, 0)).toEqual({ kind: "retry", delaySeconds: 240 });
     expect(decide({ statusCode: 500 }, 2, schedule, 0.999)).toEqual({ kind: "retry", delaySeconds: 360 });
-    expect(schedule.reduce((a, b) => a + b, 0) * 0.8).toBeGreaterThan(24 * 3600);
-    expect(decide({ statusCode: null }, 9, schedule)).toEqual({ kind: "exhausted" });
+    // The shortest the whole schedule can be, every delay jittered down by 20%, as decide computes them.
+    const shortest = schedule.reduce((sum, _base, i) => {
+      const verdict = decide({ statusCode: 500 }, i + 1, schedule, 0);
+      return sum + (verdict.kind === "retry" ? verdict.delaySeconds : Number.NaN);
+    }, 0);
+    expect(shortest).toBeGreaterThan(24 * 3600);
+    expect(decide({ statusCode: null }, schedule.length + 1, schedule)).toEqual({ kind: "exhausted" });
+  });
+
+  it("ships the same schedule in wrangler.toml as the default, and the README says so", () => {
+    const shipped = /^DELIVERY_RETRY_SCHEDULE = "([^"]+)"/m.exec(wranglerToml)?.[1];
+    expect(shipped?.split(",").map(Number)).toEqual(schedule);
+    expect(readme).toContain(`\`${shipped}\``);
   });
 
   it("waits at least as long as Retry-After, capped at the queue's maximum delay", () => {
