@@ -5,13 +5,20 @@ export interface Received {
   path: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The body's bytes exactly as they arrived, for byte-for-byte signature checks. */
+  raw: Buffer;
+  /** When the request's body had fully arrived (ms since the epoch). */
+  at: number;
 }
 
 /**
- * Decides the answer to a request: a status (with a plain "thanks" or "nope" body), or a status
- * and the body to send. The default accepts everything with 200.
+ * An answer: a status (with a plain "thanks" or "nope" body), or a status with the body and
+ * headers to send, sent after `delayMs`.
  */
-export type Responder = (request: Received, countForPath: number) => number | { status: number; body: string };
+export type Answer = number | { status: number; body?: string; headers?: Record<string, string>; delayMs?: number };
+
+/** Decides the answer to a request. The default accepts everything with 200. */
+export type Responder = (request: Received, countForPath: number) => Answer;
 
 export interface Receiver {
   url: string;
@@ -26,17 +33,29 @@ export interface Receiver {
 export async function startReceiver(): Promise<Receiver> {
   const received: Received[] = [];
   const responders = new Map<string, Responder>();
+  const timers = new Set<NodeJS.Timeout>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
-      const request = { path: req.url ?? "/", headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
+      const raw = Buffer.concat(chunks);
+      const request = { path: req.url ?? "/", headers: req.headers, body: raw.toString("utf8"), raw, at: Date.now() };
       received.push(request);
       const count = received.filter((r) => r.path === request.path).length;
       const answer = responders.get(request.path)?.(request, count) ?? 200;
-      const { status, body } =
-        typeof answer === "number" ? { status: answer, body: answer < 300 ? "thanks" : "nope" } : answer;
-      res.writeHead(status, { "content-type": "text/plain" }).end(body);
+      const { status, body, headers = {}, delayMs = 0 } = typeof answer === "number" ? { status: answer } : answer;
+      const send = () => {
+        if (res.destroyed) return;
+        res
+          .writeHead(status, { "content-type": "text/plain", ...headers })
+          .end(body ?? (status < 300 ? "thanks" : "nope"));
+      };
+      if (delayMs <= 0) return send();
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        send();
+      }, delayMs);
+      timers.add(timer);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -58,6 +77,11 @@ export async function startReceiver(): Promise<Receiver> {
       }
       return on(path);
     },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        for (const timer of timers) clearTimeout(timer);
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
