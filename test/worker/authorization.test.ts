@@ -318,3 +318,33 @@ describe("routes authenticated by a secret or an HMAC", () => {
     expect((await call("GET", "/api/deploy-hook/1/not-the-secret")).status).toBe(404);
   });
 });
+
+describe("client mistakes", () => {
+  const oddValues = ["%E0%A4%A", "%", "0", "-1", "99999999999999999999", "1e3", "..", "%00", "x".repeat(300), "é"];
+  const oddBodies = ['{"', "[]", "null", '"text"', "12", '{"config": 5, "events": "x", "state": [], "name": {}}'];
+
+  /** The route's path with every parameter replaced by `value`. */
+  const pathWith = (route: string, value: string) =>
+    (route.split(" ")[1] as string).replace(/:[a-z_A-Z]+/g, () => value);
+
+  it.each(named([...ROUTES.map((row) => row), ...Object.keys(EXEMPT).map((route) => ({ route }) as RouteRow)]))(
+    "%s never answers a 5xx to odd paths or bodies",
+    async (route) => {
+      fakeGitHub();
+      const method = route.split(" ")[0] as string;
+      const real = ROUTES.find((row) => row.route === route)?.request(fx);
+      const failures: string[] = [];
+      const attempts: { path: string; body?: string }[] = oddValues.map((value) => ({ path: pathWith(route, value) }));
+      if (!["GET", "HEAD"].includes(method)) {
+        for (const body of oddBodies) attempts.push({ path: real?.path ?? pathWith(route, "1"), body });
+      }
+      for (const { path, body } of attempts) {
+        const response = await call(method, path, {
+          ...(body === undefined ? {} : { body, headers: { "content-type": "application/json" } }),
+        });
+        if (response.status >= 500) failures.push(`${method} ${path} ${body ?? ""} → ${response.status}`);
+      }
+      expect(failures).toEqual([]);
+    },
+  );
+});
