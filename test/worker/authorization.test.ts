@@ -19,6 +19,7 @@ import {
   type Fixture,
   GUARDS,
   OTHER,
+  OTHER_ROUTERS,
   type Req,
   ROUTES,
   type RouteRow,
@@ -34,7 +35,11 @@ function registeredRoutes(): string[] {
       return recorder;
     },
   });
-  const routers = [buildApp(), ...dialects.map((dialect) => dialect.mount(recorder))];
+  const others = OTHER_ROUTERS.map((other) => {
+    mounts.push(...other.mounts);
+    return other.router();
+  });
+  const routers = [buildApp(), ...dialects.map((dialect) => dialect.mount(recorder)), ...others];
   return routers
     .flatMap((router) => router.routes.map(([method, , , path]) => `${method} ${path || "/"}`))
     .filter((route) => route !== "ALL *" && !mounts.includes(route));

@@ -9,9 +9,11 @@
 //   with the reason; a handler that only guards other routes (registered with `all`) is in
 //   GUARDS.
 //
-// Routes are named as registered: "METHOD /pattern". A router mounted on the app (a dialect's,
-// or another under /relay/) must expose its routes to `registeredRoutes` in
-// authorization.test.ts; `ALL *` catch-alls are not routes.
+// Routes are named as registered: "METHOD /pattern". `ALL *` catch-alls are not routes. The
+// dialects' routers are found through `Dialect.mount`; any other router mounted on the app
+// (say a `/relay/` API mounted with `router.all("/relay/*", relay.fetch)`) goes in
+// OTHER_ROUTERS, so that its routes are checked too and its mount is not taken for a route.
+import type { HttpRouter } from "../../src/http/types";
 
 export const VICTIM = "victim-org";
 export const OTHER = "evil-org";
@@ -579,6 +581,9 @@ export const ROUTES: RouteRow[] = [
     }),
   },
 ];
+
+/** Routers mounted on the app besides the dialects': the mounts they answer on, and the router. */
+export const OTHER_ROUTERS: { mounts: string[]; router: () => HttpRouter }[] = [];
 
 /** Handlers registered as routes that only guard the routes above (they answer or pass through). */
 export const GUARDS: Record<string, string> = {
