@@ -18,6 +18,7 @@ import type { Env } from "./env";
 import { notFound, toGitHubError } from "./http/errors";
 import { type ApiArea, githubErrorSchema, openApiDocument } from "./http/openapi";
 import type { Args, HttpRouter, IRequest } from "./http/types";
+import { relayRoutes } from "./relay/api/routes";
 import { secretsKeyProblem } from "./relay/crypto";
 import type { DeliveryHeadersByDialect } from "./relay/dispatch";
 import type { SealedColumn } from "./relay/reseal";
@@ -120,6 +121,7 @@ export function buildApp(): HttpRouter {
     return Response.json(openapi, { headers: { "access-control-allow-origin": "*" } });
   });
   tokenRoutes(router);
+  relayRoutes(router);
   for (const dialect of dialects) dialect.mount(router);
   router.all("*", () => {
     throw notFound();
