@@ -5,6 +5,9 @@
 // simulated by making stored times due, as the delivery tests do.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { config } from "../../src/env";
+import type { ClaimedDelivery } from "../../src/relay/deliveries";
+import { gateByCircuit } from "../../src/relay/health";
 import {
   callWith,
   captureQueue,
@@ -135,6 +138,41 @@ describe("the circuit breaker", () => {
       .slice(4)
       .map((c) => c.headers["x-github-delivery"]);
     expect(okGuids.sort()).toEqual([...guids].sort());
+  });
+
+  it("two consumers that both see a probe due send only one probe", async () => {
+    const { hook } = await hookOn("race", "https://example.com/race");
+    await env.DB.prepare("UPDATE subscriptions SET consecutive_failures = 5, probe_at = 0 WHERE id = ?")
+      .bind(hook.id)
+      .run();
+    // What each consumer loaded with its claim: the circuit open and its probe due.
+    const claimed = (id: number): ClaimedDelivery => ({
+      id,
+      guid: `guid-${id}`,
+      eventId: "event",
+      eventType: "push",
+      payload: "{}",
+      attempts: 0,
+      subscriptionId: hook.id,
+      dialect: "github",
+      url: "https://example.com/race",
+      contentType: "json",
+      sealedSecret: null,
+      active: true,
+      subjectType: "repository",
+      subject: "octo/race",
+      retryBase: 0,
+      consecutiveFailures: 5,
+      failingSince: null,
+      probeAt: 0,
+      disabledReason: null,
+    });
+    const cfg = config(breaker);
+    const first = await gateByCircuit(breaker, cfg, [claimed(1)]);
+    const second = await gateByCircuit(breaker, cfg, [claimed(2)]);
+    expect(first.send.map((d) => d.id)).toEqual([1]);
+    expect(second.send).toEqual([]);
+    expect(second.hold.map((d) => d.id)).toEqual([2]);
   });
 
   it("never uses up a held delivery's retries nor sends it to the dead-letter queue, however long it is held", async () => {
