@@ -137,7 +137,7 @@ async function afterRecording(
     if (outcome.state === "failed" && outcome.deactivate) deactivated.set(record.subscriptionId, outcome.deactivate);
     else if (record.succeeded) {
       if (circuitOpen(cfg, before)) released.add(record.subscriptionId);
-    } else {
+    } else if (record.endpointTried) {
       const count = (failures.get(record.subscriptionId) ?? 0) + 1;
       failures.set(record.subscriptionId, count);
       if (circuitOpen(cfg, before + count)) open.add(record.subscriptionId);

@@ -149,6 +149,11 @@ export interface AttemptRecord {
   requestHeaders: Record<string, string>;
   responseHeaders: Record<string, string> | null;
   responseBody: string | null;
+  /**
+   * False when the relay itself kept the request from being sent (a secret it cannot open):
+   * the attempt is logged, but says nothing of the endpoint's health.
+   */
+  endpointTried: boolean;
 }
 
 export type DeliveryOutcome =
@@ -170,6 +175,25 @@ export async function recordAttempts(
   const now = Date.now();
   await env.DB.batch(entries.flatMap(({ record, outcome }) => attemptStatements(env, cfg, now, record, outcome)));
 }
+
+const RECORD_HEALTH = `UPDATE subscriptions SET last_response_code = ?1, last_response_status = ?2,
+    last_response_message = ?3, last_attempt_at = ?4,
+    consecutive_failures = CASE WHEN ?5 THEN 0 ELSE consecutive_failures + 1 END,
+    failing_since = CASE WHEN ?5 THEN NULL ELSE COALESCE(failing_since, ?4) END,
+    probe_at = CASE WHEN ?5 THEN 0
+                    WHEN ?6 > 0 AND consecutive_failures + 1 >= ?6 AND probe_at <= ?7 THEN ?7 + ?8
+                    ELSE probe_at END,
+    probe_queued_at = CASE WHEN ?5 THEN 0 ELSE probe_queued_at END,
+    active = CASE WHEN ?9 IS NOT NULL THEN 0 ELSE active END,
+    disabled_reason = COALESCE(?9, disabled_reason)
+  WHERE id = ?10`;
+
+/** The same parameters (?5 to ?8 unused); the health columns are left as they are. */
+const RECORD_LAST_RESPONSE = `UPDATE subscriptions SET last_response_code = ?1, last_response_status = ?2,
+    last_response_message = ?3, last_attempt_at = ?4,
+    active = CASE WHEN ?9 IS NOT NULL THEN 0 ELSE active END,
+    disabled_reason = COALESCE(?9, disabled_reason)
+  WHERE id = ?10`;
 
 function attemptStatements(
   env: Env,
@@ -210,19 +234,8 @@ function attemptStatements(
     ),
     // Health (src/relay/health.ts): a success clears it; a failure counts, and the failure
     // that reaches the threshold opens the circuit with its first probe one interval away.
-    env.DB.prepare(
-      `UPDATE subscriptions SET last_response_code = ?1, last_response_status = ?2, last_response_message = ?3,
-         last_attempt_at = ?4,
-         consecutive_failures = CASE WHEN ?5 THEN 0 ELSE consecutive_failures + 1 END,
-         failing_since = CASE WHEN ?5 THEN NULL ELSE COALESCE(failing_since, ?4) END,
-         probe_at = CASE WHEN ?5 THEN 0
-                         WHEN ?6 > 0 AND consecutive_failures + 1 >= ?6 AND probe_at <= ?7 THEN ?7 + ?8
-                         ELSE probe_at END,
-         probe_queued_at = CASE WHEN ?5 THEN 0 ELSE probe_queued_at END,
-         active = CASE WHEN ?9 IS NOT NULL THEN 0 ELSE active END,
-         disabled_reason = COALESCE(?9, disabled_reason)
-       WHERE id = ?10`,
-    ).bind(
+    // An attempt the relay never sent (endpointTried false) leaves the health as it was.
+    env.DB.prepare(record.endpointTried ? RECORD_HEALTH : RECORD_LAST_RESPONSE).bind(
       record.statusCode,
       record.succeeded ? "active" : "failed",
       record.status,

@@ -98,9 +98,10 @@ export async function attemptDelivery(
   const verdict = blocked
     ? ({ kind: "exhausted" } as const)
     : decide({ statusCode, retryAfterSeconds }, attempt - delivery.retryBase, cfg.retrySchedule);
-  // A failure that ends a long enough run of failures deactivates the subscription instead.
+  // A failure that ends a long enough run of failures deactivates the subscription instead;
+  // one the relay caused (a secret it cannot open) says nothing of the endpoint.
   const disabled =
-    verdict.kind === "retry" || verdict.kind === "exhausted"
+    !secretProblem && (verdict.kind === "retry" || verdict.kind === "exhausted")
       ? autoDisableReason(cfg, delivery.failingSince, started, status)
       : null;
   let outcome: DeliveryOutcome;
@@ -151,6 +152,7 @@ export async function attemptDelivery(
       requestHeaders: headers,
       responseHeaders,
       responseBody,
+      endpointTried: !secretProblem,
     },
   };
 }

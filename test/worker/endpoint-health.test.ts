@@ -8,21 +8,12 @@ import { describe, expect, it } from "vitest";
 import { config } from "../../src/env";
 import type { ClaimedDelivery } from "../../src/relay/deliveries";
 import { gateByCircuit } from "../../src/relay/health";
-import {
-  callWith,
-  captureQueue,
-  consumeBatch,
-  deliveryState,
-  pushes,
-  runCron,
-  subscriptionRow,
-  timePasses,
-  withVars,
-} from "./health-helpers";
+import { captureQueue, consumeBatch, deliveryState, pushes, subscriptionRow, timePasses } from "./health-helpers";
 import { call, callJson, createHook, interceptDeliveries } from "./helpers";
+import { callWith, envWith, runScheduled } from "./with-env";
 
 // Three failures open the circuit; plenty of retries, so only the breaker limits attempts.
-const breaker = withVars({
+const breaker = envWith({
   CIRCUIT_OPEN_AFTER_FAILURES: "3",
   CIRCUIT_PROBE_SECONDS: "60",
   AUTO_DISABLE_AFTER_DAYS: "5",
@@ -206,7 +197,7 @@ describe("the circuit breaker", () => {
       env.DB.prepare("UPDATE subscriptions SET probe_at = ? WHERE id = ?").bind(Date.now() - 3_600_000, hook.id),
     ]);
     queue.clear();
-    await runCron(breaker);
+    await runScheduled(breaker);
     // One message, for the probe; not one per held delivery.
     const mine = queue.sent.filter((m) => [...opening, ...held].includes(m.deliveryId));
     expect(mine).toHaveLength(1);
@@ -214,7 +205,7 @@ describe("the circuit breaker", () => {
 });
 
 describe("auto-disable", () => {
-  const window = withVars({
+  const window = envWith({
     CIRCUIT_OPEN_AFTER_FAILURES: "100",
     AUTO_DISABLE_AFTER_DAYS: "2.5",
     DELIVERY_RETRY_SCHEDULE: "1,1,1,1,1",
@@ -271,6 +262,42 @@ describe("auto-disable", () => {
     for (const id of ids.slice(1)) {
       expect(await deliveryState(id)).toMatchObject({ state: "failed", failure_reason: stored?.disabled_reason });
     }
+  });
+});
+
+describe("attempts the relay itself could not send", () => {
+  it("say nothing of the endpoint: no circuit, no auto-disable", async () => {
+    const receiver = interceptDeliveries(() => new Response("ok"));
+    const queue = captureQueue();
+    const hook = await createHook(
+      "/repos/octo/nokey",
+      { url: "https://example.com/nokey", secret: "s" },
+      {
+        events: ["push"],
+      },
+    );
+    await env.DB.prepare("DELETE FROM deliveries WHERE subscription_id = ?").bind(hook.id).run();
+    queue.clear();
+    const noKey = envWith({
+      SECRETS_KEY: undefined,
+      CIRCUIT_OPEN_AFTER_FAILURES: "2",
+      AUTO_DISABLE_AFTER_DAYS: "0.0001",
+      DELIVERY_RETRY_SCHEDULE: "1,1,1,1,1",
+    });
+    await env.DB.prepare("UPDATE subscriptions SET failing_since = '2020-01-01T00:00:00Z' WHERE id = ?")
+      .bind(hook.id)
+      .run();
+    const ids = await pushes("octo/nokey", hook.id, 4);
+    for (const id of ids) await consumeBatch([id], noKey);
+    expect(receiver.to("https://example.com/nokey")).toHaveLength(0);
+    const attempts = await env.DB.prepare(
+      "SELECT count(*) AS n FROM delivery_attempts WHERE subscription_id = ? AND status LIKE 'Not sent:%'",
+    )
+      .bind(hook.id)
+      .first<{ n: number }>();
+    expect(attempts?.n).toBe(4);
+    expect(await subscriptionRow(hook.id)).toMatchObject({ active: 1, consecutive_failures: 0, disabled_reason: null });
+    for (const id of ids) expect((await deliveryState(id))?.state).toBe("pending");
   });
 });
 

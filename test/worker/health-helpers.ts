@@ -1,19 +1,11 @@
 // Helpers for the endpoint-health, retention and /relay/ API tests: drive the delivery
-// consumer on whole batches with chosen vars, and see what it queued.
-import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+// consumer on whole batches (with changed vars: with-env.ts), and see what it queued.
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
-import type { DeliveryMessage } from "../../src/env";
+import type { DeliveryMessage, Env } from "../../src/env";
 import worker from "../../src/index";
 import { publish } from "../../src/relay/events";
-import { ADMIN, ORIGIN } from "./helpers";
-
-export type TestEnv = typeof env;
-
-/** The Worker's env with some vars changed, as a deployment with those vars would run. */
-export function withVars(vars: Record<string, string>): TestEnv {
-  return { ...env, ...vars } as TestEnv;
-}
 
 /**
  * Keeps messages off the real queue and records them: `ids()` lists every delivery the
@@ -40,29 +32,8 @@ export function captureQueue() {
   };
 }
 
-/** Calls the Worker's fetch handler with `testEnv`, so what it shows follows those vars. */
-export async function callWith<T = any>(
-  testEnv: TestEnv,
-  method: string,
-  path: string,
-  options: { token?: string; json?: unknown } = {},
-) {
-  const headers: Record<string, string> = { authorization: `token ${options.token ?? ADMIN}` };
-  if (options.json !== undefined) headers["content-type"] = "application/json";
-  const request = new Request(`${ORIGIN}${path}`, {
-    method,
-    headers,
-    body: options.json === undefined ? undefined : JSON.stringify(options.json),
-  });
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, testEnv, ctx);
-  await waitOnExecutionContext(ctx);
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : null) as T };
-}
-
 /** Runs the delivery consumer on one batch of messages and reports each one's fate. */
-export async function consumeBatch(ids: number[], testEnv: TestEnv = env) {
+export async function consumeBatch(ids: number[], testEnv: Env = env) {
   const batch = createMessageBatch<DeliveryMessage>(
     "hookrelay-deliveries",
     ids.map((deliveryId, i) => ({
@@ -81,14 +52,6 @@ export async function consumeBatch(ids: number[], testEnv: TestEnv = env) {
     acked: result.explicitAcks.includes(batch.messages[i]?.id as string),
     retry: retries[i],
   }));
-}
-
-/** Runs the cron trigger once, as Cloudflare would, with the given env. */
-export async function runCron(testEnv: TestEnv = env) {
-  const { createScheduledController } = await import("cloudflare:test");
-  const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ cron: "* * * * *" }), testEnv, ctx);
-  await waitOnExecutionContext(ctx);
 }
 
 /** Publishes `count` pushes to a repository and returns the deliveries made for one hook. */

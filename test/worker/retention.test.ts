@@ -8,11 +8,12 @@ import type { AppBuilds, AppContext } from "../../src/dialects/akkeris/app-build
 import { appBuilds } from "../../src/dialects/akkeris/context";
 import { publish } from "../../src/relay/events";
 import { purgeExpired, retention } from "../../src/relay/retention";
-import { captureQueue, consumeBatch, runCron, withVars } from "./health-helpers";
+import { captureQueue, consumeBatch } from "./health-helpers";
 import { callJson, createHook, interceptDeliveries } from "./helpers";
+import { envWith, runScheduled } from "./with-env";
 
 const DAY = 86_400_000;
-const thirtyDays = withVars({ RETENTION_DAYS: "30" });
+const thirtyDays = envWith({ RETENTION_DAYS: "30" });
 
 const isoAgo = (ms: number) => new Date(Date.now() - ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
@@ -127,7 +128,7 @@ describe("retention", () => {
     const [target] = old as [string];
     // Between reading the chunk and deleting it, an operator recovers one of its deliveries.
     const realBatch = env.DB.batch.bind(env.DB);
-    const raced = withVars({ RETENTION_DAYS: "30" });
+    const raced = envWith({ RETENTION_DAYS: "30" });
     let once = false;
     raced.DB = new Proxy(env.DB, {
       get(target_, prop) {
@@ -159,7 +160,7 @@ describe("retention", () => {
       env.DB.prepare("UPDATE events SET created_at = ? WHERE id = ?").bind(isoAgo(11 * 3_600_000), recent),
       env.DB.prepare("UPDATE events SET created_at = ? WHERE id = ?").bind(isoAgo(13 * 3_600_000), older),
     ]);
-    await retention(withVars({ RETENTION_DAYS: "0.5" }), { chunk: 5 });
+    await retention(envWith({ RETENTION_DAYS: "0.5" }), { chunk: 5 });
     expect((await stored([recent])).events).toBe(1);
     expect((await stored([older])).events).toBe(0);
     expect((await stored([pinned])).events).toBe(1);
@@ -172,7 +173,7 @@ describe("retention", () => {
         "INSERT INTO idempotency_keys (scope, key, resource_id, expires_at) VALUES ('t', 'spent', 1, ?), ('t', 'live', 2, ?)",
       ).bind(Date.now() - 1000, Date.now() + DAY),
     ]);
-    await runCron(thirtyDays);
+    await runScheduled(thirtyDays);
     expect((await stored(old)).events).toBe(0);
     const keys = await env.DB.prepare("SELECT key FROM idempotency_keys WHERE scope = 't'").all<{ key: string }>();
     expect(keys.results.map((row) => row.key)).toEqual(["live"]);
