@@ -28,7 +28,7 @@ const Timestamp = (name: string) =>
     v.transform((raw) => new Date(Date.parse(raw)).toISOString().replace(/\.\d{3}Z$/, "Z")),
   );
 
-const SubscriptionQuery = v.object({
+export const SubscriptionQuery = v.object({
   dialect: v.optional(v.pipe(v.string(), v.minLength(1, "dialect must not be empty"))),
   active: v.optional(
     v.pipe(
@@ -44,7 +44,7 @@ const SubscriptionQuery = v.object({
   ),
 });
 
-const DeliveryQuery = v.object({
+export const DeliveryQuery = v.object({
   subscription_id: v.optional(
     v.pipe(v.string(), v.regex(/^\d+$/, "subscription_id must be a number"), v.transform(Number)),
   ),
@@ -54,7 +54,7 @@ const DeliveryQuery = v.object({
   until: v.optional(Timestamp("until")),
 });
 
-const Recover = v.object({
+export const Recover = v.object({
   since: Timestamp("since"),
   until: v.optional(Timestamp("until")),
 });
