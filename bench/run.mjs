@@ -24,6 +24,9 @@ const settings = quick
       latencyEvents: 60,
       sustained3: 300,
       sustained100: 15,
+      storageEvents: 300,
+      storageRounds: 4,
+      storageRoundSeconds: 5,
     }
   : {
       rounds: 3,
@@ -33,6 +36,9 @@ const settings = quick
       latencyEvents: 300,
       sustained3: 1000,
       sustained100: 40,
+      storageEvents: 1000,
+      storageRounds: 12,
+      storageRoundSeconds: 10,
     };
 
 const ADMIN = "bench-admin-token";
@@ -143,10 +149,18 @@ const peerUrl = `http://127.0.0.1:${(await new Promise((resolve) => peer.once("m
 // ---- Receivers: one local server, a path per subscription ----
 const arrivals = new Map(); // path -> [{ at, guid, marker }]
 let arrivalCount = 0;
+const refusedOnce = new Set(); // deliveries a /fails-once/ path has refused
 const receiver = createServer((req, res) => {
   const chunks = [];
   req.on("data", (chunk) => chunks.push(chunk));
   req.on("end", () => {
+    // Paths under /fails-once/ refuse each delivery's first attempt, so it is attempted twice.
+    const guid = req.headers["x-hookrelay-delivery"];
+    if (req.url.startsWith("/fails-once/") && !refusedOnce.has(guid)) {
+      refusedOnce.add(guid);
+      res.writeHead(500).end("not yet");
+      return;
+    }
     const at = performance.now();
     const body = Buffer.concat(chunks).toString("utf8");
     const marker = /"bench_marker":(\d+)/.exec(body)?.[1];
@@ -379,6 +393,169 @@ const fanStart = await ingestMarked("fanout", 0);
 const fanComplete = await waitForArrivals(1000, 60_000);
 const fanOutSeconds = (Math.max(...[...arrivals.values()].flat().map((a) => a.at)) - fanStart) / 1000;
 
+// ---- Storage: bytes per event, delivery and attempt; D1's size under retention ----
+// A second relay on a fresh database, so sizes are not hidden by pages the phases above
+// freed. D1 reports the database's size with every result (`meta.size_after`); SQLite
+// reuses freed pages, so under retention the size should stop growing.
+const RETENTION_DAYS = 0.0001; // 8.64 s, so a few rounds of load outlive it
+log(`storage: a relay with RETENTION_DAYS=${RETENTION_DAYS}`);
+const storageRelay = new Miniflare(
+  convertV4MiniflareOptions({
+    host: "127.0.0.1",
+    port: 0,
+    ...(process.env.BENCH_MEMORY ? {} : { resourcePersistencePath: path.join(persist, "storage") }),
+    ...workerOptions,
+    name: "hookrelay",
+    modules: true,
+    scriptPath: path.join(root, "dist/index.js"),
+    bindings: {
+      ...workerOptions.bindings,
+      ADMIN_TOKEN: ADMIN,
+      SECRETS_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+      ALLOW_PRIVATE_TARGETS: "true",
+      RETENTION_DAYS: String(RETENTION_DAYS),
+      DELIVERY_RETRY_SCHEDULE: "1",
+      // A receiver that refuses every first attempt would open the circuit (each probe is
+      // some delivery's first attempt); the breaker is not what this phase measures.
+      CIRCUIT_OPEN_AFTER_FAILURES: "0",
+    },
+  }),
+);
+const storageUrl = (await storageRelay.ready).origin;
+const sdb = await storageRelay.getD1Database("DB");
+for (const file of readdirSync(path.join(root, "migrations")).sort()) {
+  const statements = unstable_splitSqlQuery(readFileSync(path.join(root, "migrations", file), "utf8"));
+  await sdb.batch(statements.map((sql) => sdb.prepare(sql)));
+}
+const dbBytes = async () => (await sdb.prepare("SELECT 1").run()).meta.size_after;
+
+async function storageApi(method, route, json) {
+  const response = await fetch(`${storageUrl}${route}`, {
+    method,
+    headers: { authorization: `token ${ADMIN}`, "content-type": "application/json" },
+    body: json === undefined ? undefined : JSON.stringify(json),
+  });
+  if (response.status >= 300) throw new Error(`${method} ${route}: ${response.status} ${await response.text()}`);
+  return response.status === 204 ? null : response.json();
+}
+
+async function storageRepo(repo, hooks, pathPrefix = "") {
+  for (let i = 0; i < hooks; i++) {
+    await storageApi("POST", `/repos/bench/${repo}/hooks`, {
+      events: ["push"],
+      active: false,
+      config: { url: `${receiverUrl}${pathPrefix}/${repo}/${i}`, content_type: "json", secret: HOOK_SECRET },
+    });
+  }
+  await sdb.prepare("UPDATE subscriptions SET active = 1 WHERE subject = ?").bind(`bench/${repo}`).run();
+  await storageApi("PUT", `/repos/bench/${repo}/ingest`, { secret: INGEST_SECRET });
+}
+
+async function storageIngest(repo, count, perSecond = 0) {
+  const started = performance.now();
+  // Paced: one sender at `perSecond`; otherwise as fast as 8 senders go.
+  const workers = perSecond ? 1 : 8;
+  const senders = Array.from({ length: workers }, async (_, worker) => {
+    for (let i = worker; i < count; i += workers) {
+      if (perSecond) {
+        const due = started + (i * 1000) / perSecond;
+        if (due > performance.now()) await sleep(due - performance.now());
+      }
+      const body = pushBody.replace(/^\{/, `{"bench_marker":${i},`);
+      const response = await fetch(`${storageUrl}/ingest/github/bench/${repo}`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-github-event": "push",
+          "x-github-delivery": randomUUID(),
+          "x-hub-signature-256": sign(body),
+        },
+        body,
+      });
+      await response.arrayBuffer();
+      if (response.status !== 202) throw new Error(`storage ingest answered ${response.status}`);
+    }
+  });
+  await Promise.all(senders);
+}
+
+async function storageDrain(label, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { n } = await sdb.prepare("SELECT count(*) AS n FROM deliveries WHERE state = 'pending'").first();
+    if (n === 0) return;
+    if (Date.now() > deadline) {
+      log(`${label}: ${n} deliveries still pending after ${timeoutMs / 1000} s`);
+      return;
+    }
+    await sleep(100);
+  }
+}
+
+/** Growth of the database while `work` runs, in bytes. */
+async function growth(work) {
+  const before = await dbBytes();
+  await work();
+  return (await dbBytes()) - before;
+}
+
+const N = settings.storageEvents;
+await storageRepo("plain", 0);
+await storageRepo("stored", 1);
+await storageRepo("retried", 1, "/fails-once");
+log(`storage: ${N} events with no subscription, with one, and with one that fails each first attempt`);
+const eventsOnly = await growth(() => storageIngest("plain", N));
+const withDelivery = await growth(async () => {
+  await storageIngest("stored", N);
+  await storageDrain("storage, one subscription");
+});
+const withRetry = await growth(async () => {
+  await storageIngest("retried", N);
+  await storageDrain("storage, retried once");
+});
+const bytesPerEvent = eventsOnly / N;
+const bytesPerAttempt = (withRetry - withDelivery) / N;
+const bytesPerDelivery = withDelivery / N - bytesPerEvent - bytesPerAttempt;
+
+// Steady load: events at a fixed rate to 3 subscriptions, round after round, with the
+// scheduled handler (sweep and retention) run after each round as the cron would.
+const scheduledWorker = await storageRelay.getWorker();
+async function runRetention() {
+  const lastRun = async () =>
+    (await sdb.prepare("SELECT updated_at, cursor FROM job_cursors WHERE job = 'retention'").first()) ?? {};
+  for (let run = 0; run < 20; run++) {
+    const before = (await lastRun()).updated_at;
+    await scheduledWorker.scheduled({ cron: "* * * * *" });
+    const deadline = Date.now() + 60_000;
+    let after = await lastRun();
+    while (after.updated_at === before && Date.now() < deadline) {
+      await sleep(100);
+      after = await lastRun();
+    }
+    if (!after.cursor) return;
+  }
+}
+const steadyRate = 40;
+const steadyPerRound = steadyRate * settings.storageRoundSeconds;
+await storageRepo("steady", 3);
+await runRetention(); // the three phases above are older than the retention period by now
+const steadyRounds = [];
+for (let round = 1; round <= settings.storageRounds; round++) {
+  log(`storage: steady load round ${round}/${settings.storageRounds}, ${steadyRate} events/s x 3 subscriptions`);
+  await storageIngest("steady", steadyPerRound, steadyRate);
+  await storageDrain(`storage round ${round}`);
+  await runRetention();
+  const { n: events } = await sdb.prepare("SELECT count(*) AS n FROM events").first();
+  steadyRounds.push({ round, ingested: round * steadyPerRound, eventsKept: events, bytes: await dbBytes() });
+}
+const half = steadyRounds.slice(Math.floor(steadyRounds.length / 2));
+const steadyGrowth = half.length > 1 ? half.at(-1).bytes / half[0].bytes - 1 : Number.NaN;
+const withoutRetention =
+  steadyRounds.at(-1).bytes +
+  (steadyRounds.at(-1).ingested - steadyRounds.at(-1).eventsKept) *
+    (bytesPerEvent + 3 * (bytesPerDelivery + bytesPerAttempt));
+await storageRelay.dispose();
+
 // ---- Report ----
 const results = {
   date: new Date().toISOString(),
@@ -401,6 +578,17 @@ const results = {
     sustained3,
     sustained100,
     fanOut1000: { seconds: fanOutSeconds, complete: fanComplete },
+  },
+  storage: {
+    payloadBytes: Buffer.byteLength(pushBody),
+    bytesPerEvent,
+    bytesPerDelivery,
+    bytesPerAttempt,
+    retentionDays: RETENTION_DAYS,
+    steadyRate,
+    steadyRounds,
+    secondHalfGrowth: steadyGrowth,
+    withoutRetentionBytes: withoutRetention,
   },
   bundleKiB,
 };
@@ -485,6 +673,15 @@ const table = [
   `| sustained, 100 subscriptions | ${f(sustained100.perSecond)} deliveries/s (${sustained100.deliveries} in ${f(sustained100.seconds, 1)} s) |`,
   `| fan-out, 1 event -> 1,000 subscriptions | all arrived in ${f(fanOutSeconds, 2)} s${fanComplete ? "" : " (INCOMPLETE)"} |`,
   `| bundle (wrangler deploy --dry-run) | ${bundleKiB.raw} KiB, ${bundleKiB.gzip} KiB gzip |`,
+  "",
+  "| storage (D1 `meta.size_after`) | value |",
+  "| --- | ---: |",
+  `| per event (${f(Buffer.byteLength(pushBody) / 1024, 1)} KB push payload) | ${f(bytesPerEvent / 1024, 1)} KB |`,
+  `| per delivery (its row and indexes) | ${f(bytesPerDelivery)} B |`,
+  `| per delivery attempt (headers, response, indexes) | ${f(bytesPerAttempt)} B |`,
+  `| size after each retention run, ${steadyRate} events/s x 3 subs, RETENTION_DAYS=${RETENTION_DAYS} | ${steadyRounds.map((r) => f(r.bytes / 1048576, 1)).join(" → ")} MB |`,
+  `| growth over the last ${half.length} runs | ${f(steadyGrowth * 100, 1)}% (${steadyRounds.at(-1).ingested} events ingested, ${steadyRounds.at(-1).eventsKept} kept) |`,
+  `| the same load without retention | ~${f(withoutRetention / 1048576, 1)} MB |`,
 ].join("\n");
 console.log(table);
 

@@ -18,6 +18,8 @@ import type { Env } from "./env";
 import { notFound, toGitHubError } from "./http/errors";
 import { type ApiArea, githubErrorSchema, openApiDocument } from "./http/openapi";
 import type { Args, HttpRouter, IRequest } from "./http/types";
+import { relayApi } from "./relay/api/openapi";
+import { relayRoutes } from "./relay/api/routes";
 import { secretsKeyProblem } from "./relay/crypto";
 import type { DeliveryHeadersByDialect } from "./relay/dispatch";
 import type { SealedColumn } from "./relay/reseal";
@@ -67,7 +69,12 @@ const serviceApi: ApiArea = {
   },
 };
 
-export const apiAreas: readonly ApiArea[] = [serviceApi, tokensApi, ...dialects.map((dialect) => dialect.openapi)];
+export const apiAreas: readonly ApiArea[] = [
+  serviceApi,
+  tokensApi,
+  relayApi,
+  ...dialects.map((dialect) => dialect.openapi),
+];
 
 let openapi: unknown;
 
@@ -120,6 +127,7 @@ export function buildApp(): HttpRouter {
     return Response.json(openapi, { headers: { "access-control-allow-origin": "*" } });
   });
   tokenRoutes(router);
+  relayRoutes(router);
   for (const dialect of dialects) dialect.mount(router);
   router.all("*", () => {
     throw notFound();

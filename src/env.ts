@@ -30,6 +30,10 @@ export interface Env {
   ALLOW_PRIVATE_TARGETS?: string;
   GITHUB_API_URL?: string;
   AUTO_BUILD_CHECK_TIMEOUT_SECONDS?: string;
+  RETENTION_DAYS?: string;
+  CIRCUIT_OPEN_AFTER_FAILURES?: string;
+  CIRCUIT_PROBE_SECONDS?: string;
+  AUTO_DISABLE_AFTER_DAYS?: string;
 }
 
 /** The one message shape on both queues: the delivery row carries everything else. */
@@ -63,6 +67,27 @@ export interface Config {
    * up on that commit. Default 3600: CI that has not finished in an hour is stuck.
    */
   autoBuildCheckTimeoutSeconds: number;
+  /**
+   * Days an event and its finished deliveries and attempts are kept; decimals allowed; 0
+   * keeps everything. Default 30: the span in which anyone still asks "what happened to
+   * that webhook?", as Svix keeps 30-90 days, and short enough that D1's 10 GB lasts.
+   */
+  retentionDays: number;
+  /**
+   * Consecutive failed attempts after which a subscription's circuit opens and its
+   * deliveries are held, with one probe per `circuitProbeSeconds`; 0 never opens it.
+   * Default 10, as Convoy and hookpipe: a handful of failures is a bad minute, ten in a
+   * row is an endpoint that is down.
+   */
+  circuitOpenAfterFailures: number;
+  /** Seconds between probes of an open circuit. Default 60: a recovered endpoint flows again within a minute. */
+  circuitProbeSeconds: number;
+  /**
+   * Days without a successful attempt, while attempts kept failing, after which a
+   * subscription is deactivated; decimals allowed; 0 never does. Default 5, as Svix's 120 h:
+   * longer than the retry schedule, so only an endpoint that is gone for good is disabled.
+   */
+  autoDisableAfterDays: number;
 }
 
 const DEFAULT_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000, 36000];
@@ -90,6 +115,10 @@ export function config(env: Env): Config {
       sweepStaleAfterSeconds: positiveNumber(env.SWEEP_STALE_AFTER_SECONDS, 600),
       allowPrivateTargets: env.ALLOW_PRIVATE_TARGETS === "true",
       autoBuildCheckTimeoutSeconds: positiveNumber(env.AUTO_BUILD_CHECK_TIMEOUT_SECONDS, 3600),
+      retentionDays: positiveNumber(env.RETENTION_DAYS, 30),
+      circuitOpenAfterFailures: Math.floor(positiveNumber(env.CIRCUIT_OPEN_AFTER_FAILURES, 10)),
+      circuitProbeSeconds: positiveNumber(env.CIRCUIT_PROBE_SECONDS, 60),
+      autoDisableAfterDays: positiveNumber(env.AUTO_DISABLE_AFTER_DAYS, 5),
     };
     configs.set(env, parsed);
   }

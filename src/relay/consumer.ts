@@ -4,22 +4,26 @@
  * nothing but ack.
  */
 
-import { config, type DeliveryMessage, type Env } from "../env";
+import { type Config, config, type DeliveryMessage, type Env } from "../env";
 import { claimDeliveries, failWithoutAttempt, markDeadLettered, recordAttempts } from "./deliveries";
 import { type Attempted, attemptDelivery, type DeliveryHeadersByDialect } from "./dispatch";
+import { armProbes, endPendingDeliveries, gateByCircuit, parkHeld, releaseHeld } from "./health";
+import { circuitOpen } from "./health-rules";
 
 /** Extra lease beyond the receiver timeout, covering signing and the D1 writes. */
 const LEASE_MARGIN_MS = 30_000;
 
 type Step =
   | { message: Message<DeliveryMessage>; kind: "nothing" }
-  | { message: Message<DeliveryMessage>; kind: "inactive"; deliveryId: number }
+  | { message: Message<DeliveryMessage>; kind: "inactive"; deliveryId: number; reason: string }
+  | { message: Message<DeliveryMessage>; kind: "held" }
   | { message: Message<DeliveryMessage>; kind: "attempted"; attempted: Attempted }
   | { message: Message<DeliveryMessage>; kind: "crashed" };
 
 /**
  * A batch is claimed in one D1 batch, sent concurrently (one slow receiver does not hold
- * up the others), and recorded in one D1 batch.
+ * up the others), and recorded in one D1 batch. Deliveries of a subscription whose circuit
+ * is open are held instead of sent (health.ts), except its probe.
  */
 export async function consumeDeliveries(
   batch: MessageBatch<DeliveryMessage>,
@@ -41,6 +45,16 @@ export async function consumeDeliveries(
     return;
   }
 
+  let gate: Awaited<ReturnType<typeof gateByCircuit>>;
+  try {
+    gate = await gateByCircuit(env, cfg, [...claimed.values()]);
+  } catch (error) {
+    console.error("checking circuits for a delivery batch failed", String(error));
+    for (const message of batch.messages) message.retry();
+    return;
+  }
+  const held = new Set(gate.hold.map((delivery) => delivery.id));
+
   const taken = new Set<number>();
   const steps: Step[] = await Promise.all(
     batch.messages.map(async (message): Promise<Step> => {
@@ -48,7 +62,13 @@ export async function consumeDeliveries(
       // Duplicate messages in one batch: the first one sends, the rest have nothing to do.
       if (!delivery || taken.has(delivery.id)) return { message, kind: "nothing" };
       taken.add(delivery.id);
-      if (!delivery.active) return { message, kind: "inactive", deliveryId: delivery.id };
+      if (!delivery.active) {
+        const reason = delivery.disabledReason
+          ? `the subscription is inactive: ${delivery.disabledReason}`
+          : "the subscription is inactive";
+        return { message, kind: "inactive", deliveryId: delivery.id, reason };
+      }
+      if (held.has(delivery.id)) return { message, kind: "held" };
       try {
         return { message, kind: "attempted", attempted: await attemptDelivery(env, cfg, delivery, dialectHeaders) };
       } catch (error) {
@@ -58,18 +78,24 @@ export async function consumeDeliveries(
     }),
   );
 
+  const attempted = steps.flatMap((step) => (step.kind === "attempted" ? [step.attempted] : []));
   try {
-    await recordAttempts(
-      env,
-      steps.flatMap((step) => (step.kind === "attempted" ? [step.attempted] : [])),
-    );
+    await recordAttempts(env, cfg, attempted);
     for (const step of steps) {
-      if (step.kind === "inactive") await failWithoutAttempt(env, step.deliveryId, "the subscription is inactive");
+      if (step.kind === "inactive") await failWithoutAttempt(env, step.deliveryId, step.reason);
     }
+    await parkHeld(env, gate.hold);
   } catch (error) {
     console.error("recording a delivery batch failed", String(error));
     for (const message of batch.messages) message.retry();
     return;
+  }
+
+  try {
+    await afterRecording(env, cfg, claimed, attempted, gate.hold);
+  } catch (error) {
+    // Nothing is lost: held deliveries stay pending, and the sweep re-arms stalled probes.
+    console.error("updating circuits after a delivery batch failed", String(error));
   }
 
   for (const step of steps) {
@@ -88,6 +114,42 @@ export async function consumeDeliveries(
       step.message.ack();
     }
   }
+}
+
+/**
+ * What a batch's attempts mean for their subscriptions: a probe that succeeded releases
+ * the deliveries its circuit held; a deactivation ends the subscription's pending deliveries;
+ * an open circuit gets its next probe queued.
+ */
+async function afterRecording(
+  env: Env,
+  cfg: Config,
+  claimed: Map<number, { consecutiveFailures: number }>,
+  attempted: Attempted[],
+  hold: { subscriptionId: number }[],
+): Promise<void> {
+  const released = new Set<number>();
+  const deactivated = new Map<number, string>();
+  const open = new Set(hold.map((delivery) => delivery.subscriptionId));
+  const failures = new Map<number, number>();
+  for (const { record, outcome } of attempted) {
+    const before = claimed.get(record.deliveryId)?.consecutiveFailures ?? 0;
+    if (outcome.state === "failed" && outcome.deactivate) deactivated.set(record.subscriptionId, outcome.deactivate);
+    else if (record.succeeded) {
+      if (circuitOpen(cfg, before)) released.add(record.subscriptionId);
+    } else if (record.endpointTried) {
+      const count = (failures.get(record.subscriptionId) ?? 0) + 1;
+      failures.set(record.subscriptionId, count);
+      if (circuitOpen(cfg, before + count)) open.add(record.subscriptionId);
+    }
+  }
+  for (const [subscriptionId, reason] of deactivated) await endPendingDeliveries(env, subscriptionId, reason);
+  for (const subscriptionId of released) await releaseHeld(env, subscriptionId);
+  await armProbes(
+    env,
+    cfg,
+    [...open].filter((id) => !deactivated.has(id) && !released.has(id)),
+  );
 }
 
 /** Everything in the dead-letter queue ends failed, and stays visible in the delivery log. */

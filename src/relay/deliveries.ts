@@ -2,7 +2,7 @@
  * The delivery store: enqueueing, claiming, recording attempts, redelivery, the sweep,
  * and the attempt log that the deliveries APIs read. docs/lifecycle.md draws the states.
  */
-import type { DeliveryMessage, Env } from "../env";
+import type { Config, DeliveryMessage, Env } from "../env";
 import { nowIso, parseJsonColumn, SQL_UUID } from "../storage/db";
 import { loadPayload } from "./payloads";
 import type { Dialect } from "./subscriptions";
@@ -41,6 +41,13 @@ export interface ClaimedDelivery {
   active: boolean;
   subjectType: string;
   subject: string;
+  /** The attempt count at the last redeliver/recover: the retry schedule counts from there. */
+  retryBase: number;
+  /** The subscription's health when the delivery was claimed (src/relay/health.ts). */
+  consecutiveFailures: number;
+  failingSince: string | null;
+  probeAt: number;
+  disabledReason: string | null;
 }
 
 interface ClaimRow {
@@ -58,6 +65,11 @@ interface ClaimRow {
   active: number;
   subject_type: string;
   subject: string;
+  retry_base: number;
+  consecutive_failures: number;
+  failing_since: string | null;
+  probe_at: number;
+  disabled_reason: string | null;
 }
 
 /** D1 binds at most 100 parameters per statement; claims go in chunks below that. */
@@ -79,6 +91,11 @@ function toClaimed(row: ClaimRow): ClaimedDelivery {
     active: row.active === 1,
     subjectType: row.subject_type,
     subject: row.subject,
+    retryBase: row.retry_base,
+    consecutiveFailures: row.consecutive_failures,
+    failingSince: row.failing_since,
+    probeAt: row.probe_at,
+    disabledReason: row.disabled_reason,
   };
 }
 
@@ -104,7 +121,8 @@ export async function claimDeliveries(env: Env, ids: number[], leaseMs: number):
       env.DB.prepare(
         `SELECT d.id, d.guid, d.event_id, e.type AS event_type, e.payload, d.attempts,
                 s.id AS subscription_id, s.dialect, s.url, s.content_type, s.secret, s.active,
-                s.subject_type, s.subject
+                s.subject_type, s.subject, d.retry_base, s.consecutive_failures, s.failing_since, s.probe_at,
+                s.disabled_reason
          FROM deliveries d
          JOIN events e ON e.id = d.event_id
          JOIN subscriptions s ON s.id = d.subscription_id
@@ -131,26 +149,59 @@ export interface AttemptRecord {
   requestHeaders: Record<string, string>;
   responseHeaders: Record<string, string> | null;
   responseBody: string | null;
+  /**
+   * False when the relay itself kept the request from being sent (a secret it cannot open):
+   * the attempt is logged, but says nothing of the endpoint's health.
+   */
+  endpointTried: boolean;
 }
 
 export type DeliveryOutcome =
   | { state: "succeeded" }
   | { state: "pending"; nextAttemptAt: number }
-  | { state: "failed"; reason: string; deactivate: boolean };
+  /** `deactivate`: the reason the subscription is deactivated with (410, auto-disable), or null. */
+  | { state: "failed"; reason: string; deactivate: string | null };
 
 /**
- * Writes attempts, each delivery's new state and each hook's last response, in one
- * transaction for the whole batch of messages.
+ * Writes attempts, each delivery's new state and each hook's last response and health, in
+ * one transaction for the whole batch of messages.
  */
 export async function recordAttempts(
   env: Env,
+  cfg: Config,
   entries: { record: AttemptRecord; outcome: DeliveryOutcome }[],
 ): Promise<void> {
   if (entries.length === 0) return;
-  await env.DB.batch(entries.flatMap(({ record, outcome }) => attemptStatements(env, record, outcome)));
+  const now = Date.now();
+  await env.DB.batch(entries.flatMap(({ record, outcome }) => attemptStatements(env, cfg, now, record, outcome)));
 }
 
-function attemptStatements(env: Env, record: AttemptRecord, outcome: DeliveryOutcome): D1PreparedStatement[] {
+const RECORD_HEALTH = `UPDATE subscriptions SET last_response_code = ?1, last_response_status = ?2,
+    last_response_message = ?3, last_attempt_at = ?4,
+    consecutive_failures = CASE WHEN ?5 THEN 0 ELSE consecutive_failures + 1 END,
+    failing_since = CASE WHEN ?5 THEN NULL ELSE COALESCE(failing_since, ?4) END,
+    probe_at = CASE WHEN ?5 THEN 0
+                    WHEN ?6 > 0 AND consecutive_failures + 1 >= ?6 AND probe_at <= ?7 THEN ?7 + ?8
+                    ELSE probe_at END,
+    probe_queued_at = CASE WHEN ?5 THEN 0 ELSE probe_queued_at END,
+    active = CASE WHEN ?9 IS NOT NULL THEN 0 ELSE active END,
+    disabled_reason = COALESCE(?9, disabled_reason)
+  WHERE id = ?10`;
+
+/** The same parameters (?5 to ?8 unused); the health columns are left as they are. */
+const RECORD_LAST_RESPONSE = `UPDATE subscriptions SET last_response_code = ?1, last_response_status = ?2,
+    last_response_message = ?3, last_attempt_at = ?4,
+    active = CASE WHEN ?9 IS NOT NULL THEN 0 ELSE active END,
+    disabled_reason = COALESCE(?9, disabled_reason)
+  WHERE id = ?10`;
+
+function attemptStatements(
+  env: Env,
+  cfg: Config,
+  now: number,
+  record: AttemptRecord,
+  outcome: DeliveryOutcome,
+): D1PreparedStatement[] {
   const finished = outcome.state === "pending" ? null : record.deliveredAt;
   return [
     env.DB.prepare(
@@ -181,20 +232,25 @@ function attemptStatements(env: Env, record: AttemptRecord, outcome: DeliveryOut
       finished,
       record.deliveryId,
     ),
-    env.DB.prepare(
-      `UPDATE subscriptions SET last_response_code = ?, last_response_status = ?, last_response_message = ?,
-         active = CASE WHEN ? THEN 0 ELSE active END WHERE id = ?`,
-    ).bind(
+    // Health (src/relay/health.ts): a success clears it; a failure counts, and the failure
+    // that reaches the threshold opens the circuit with its first probe one interval away.
+    // An attempt the relay never sent (endpointTried false) leaves the health as it was.
+    env.DB.prepare(record.endpointTried ? RECORD_HEALTH : RECORD_LAST_RESPONSE).bind(
       record.statusCode,
       record.succeeded ? "active" : "failed",
       record.status,
-      outcome.state === "failed" && outcome.deactivate ? 1 : 0,
+      record.deliveredAt,
+      record.succeeded ? 1 : 0,
+      cfg.circuitOpenAfterFailures,
+      now,
+      cfg.circuitProbeSeconds * 1000,
+      outcome.state === "failed" ? outcome.deactivate : null,
       record.subscriptionId,
     ),
   ];
 }
 
-/** Ends a delivery without an attempt (its subscription was disabled meanwhile). */
+/** Ends a delivery without an attempt (its subscription was deactivated meanwhile). */
 export async function failWithoutAttempt(env: Env, id: number, reason: string): Promise<void> {
   await env.DB.prepare(
     `UPDATE deliveries SET state = 'failed', failure_reason = ?, completed_at = ?, lease_until = 0
@@ -220,15 +276,23 @@ export async function markDeadLettered(env: Env, id: number): Promise<void> {
  * was lost, or never sent) and re-enqueues them. Bumping next_attempt_at keeps the
  * next sweep from sending them again while this round's messages are in flight.
  */
-export async function sweepStaleDeliveries(env: Env, staleAfterSeconds: number, limit = 1000): Promise<number[]> {
+export async function sweepStaleDeliveries(
+  env: Env,
+  staleAfterSeconds: number,
+  circuitOpenAfterFailures: number,
+  limit = 1000,
+): Promise<number[]> {
   const now = Date.now();
+  // Deliveries held by an open circuit are not stale: its probes release them (health.ts).
   const { results } = await env.DB.prepare(
     `UPDATE deliveries SET next_attempt_at = ?1
-     WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?2
-                  AND lease_until < ?1 ORDER BY next_attempt_at LIMIT ?3)
+     WHERE id IN (SELECT d.id FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+                  WHERE d.state = 'pending' AND d.next_attempt_at <= ?2 AND d.lease_until < ?1
+                    AND NOT (s.active = 1 AND ?4 > 0 AND s.consecutive_failures >= ?4)
+                  ORDER BY d.next_attempt_at LIMIT ?3)
      RETURNING id`,
   )
-    .bind(now, now - staleAfterSeconds * 1000, limit)
+    .bind(now, now - staleAfterSeconds * 1000, limit, circuitOpenAfterFailures)
     .all<{ id: number }>();
   const ids = results.map((row) => row.id);
   await enqueueDeliveries(env, ids);

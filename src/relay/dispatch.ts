@@ -7,6 +7,7 @@ import type { Config, Env } from "../env";
 import { ApiError } from "../http/errors";
 import { decryptSecret, utf8 } from "./crypto";
 import type { AttemptRecord, ClaimedDelivery, DeliveryOutcome } from "./deliveries";
+import { autoDisableReason, goneReason } from "./health-rules";
 import { loadPayload } from "./payloads";
 import { decide, parseRetryAfter } from "./retry";
 import { signatureHeaders } from "./signing";
@@ -100,7 +101,13 @@ export async function attemptDelivery(
 
   const verdict = blocked
     ? ({ kind: "exhausted" } as const)
-    : decide({ statusCode, retryAfterSeconds }, attempt, cfg.retrySchedule);
+    : decide({ statusCode, retryAfterSeconds }, attempt - delivery.retryBase, cfg.retrySchedule);
+  // A failure that ends a long enough run of failures deactivates the subscription instead;
+  // one the relay caused (a secret it cannot open) says nothing of the endpoint.
+  const disabled =
+    !secretProblem && (verdict.kind === "retry" || verdict.kind === "exhausted")
+      ? autoDisableReason(cfg, delivery.failingSince, started, status)
+      : null;
   let outcome: DeliveryOutcome;
   let result: AttemptVerdict;
   switch (verdict.kind) {
@@ -113,15 +120,23 @@ export async function attemptDelivery(
       result = verdict;
       break;
     case "gone":
-      outcome = { state: "failed", reason: "410 Gone: the subscription was deactivated", deactivate: true };
+      outcome = {
+        state: "failed",
+        reason: "410 Gone: the subscription was deactivated",
+        deactivate: goneReason(deliveredAt),
+      };
       result = { kind: "failed", reason: outcome.reason };
       break;
     case "exhausted": {
       const reason = blocked ? status : `gave up after ${attempt} attempts: ${status}`;
-      outcome = { state: "failed", reason, deactivate: false };
+      outcome = { state: "failed", reason, deactivate: null };
       result = { kind: "failed", reason };
       break;
     }
+  }
+  if (disabled) {
+    outcome = { state: "failed", reason: disabled, deactivate: disabled };
+    result = { kind: "failed", reason: disabled };
   }
 
   const durationMs = Date.now() - started;
@@ -142,6 +157,7 @@ export async function attemptDelivery(
       requestHeaders: target.authorization ? { ...headers, authorization: `Basic ${MASK}` } : headers,
       responseHeaders,
       responseBody,
+      endpointTried: !secretProblem,
     },
   };
 }

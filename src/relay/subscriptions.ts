@@ -8,6 +8,7 @@ import { config, type Env } from "../env";
 import { ApiError, validationFailed } from "../http/errors";
 import { isUniqueViolation, nowIso, pagedSelect, parseJsonColumn } from "../storage/db";
 import { encryptSecret } from "./crypto";
+import { type HealthState, healthCondition } from "./health-rules";
 import type { SealedColumn } from "./reseal";
 import { targetProblem } from "./targets";
 
@@ -33,6 +34,15 @@ export interface Subscription {
   createdAt: string;
   updatedAt: string;
   lastResponse: { code: number | null; status: string; message: string | null };
+  /** Failed attempts since the last successful one (src/relay/health.ts). */
+  consecutiveFailures: number;
+  /** The first failed attempt since the last success; null while healthy. */
+  failingSince: string | null;
+  lastAttemptAt: string | null;
+  /** Unix ms before which an open circuit sends no probe. */
+  probeAt: number;
+  /** Why the relay deactivated it (410 Gone, no success for days); null otherwise. */
+  disabledReason: string | null;
 }
 
 export interface SubscriptionInput {
@@ -69,6 +79,11 @@ export interface SubscriptionRow {
   last_response_code: number | null;
   last_response_status: string;
   last_response_message: string | null;
+  consecutive_failures: number;
+  failing_since: string | null;
+  last_attempt_at: string | null;
+  probe_at: number;
+  disabled_reason: string | null;
 }
 
 export function toSubscription(row: SubscriptionRow): Subscription {
@@ -93,8 +108,23 @@ export function toSubscription(row: SubscriptionRow): Subscription {
       status: row.last_response_status,
       message: row.last_response_message,
     },
+    consecutiveFailures: row.consecutive_failures,
+    failingSince: row.failing_since,
+    lastAttemptAt: row.last_attempt_at,
+    probeAt: row.probe_at,
+    disabledReason: row.disabled_reason,
   };
 }
+
+/**
+ * The SET clauses that reset a subscription's health when it goes from inactive to
+ * active. SQLite reads the old row on the right-hand side, so `active` here is the old value.
+ */
+export const HEALTH_RESET_ON_ENABLE = `consecutive_failures = CASE WHEN active = 0 THEN 0 ELSE consecutive_failures END,
+  failing_since = CASE WHEN active = 0 THEN NULL ELSE failing_since END,
+  probe_at = CASE WHEN active = 0 THEN 0 ELSE probe_at END,
+  probe_queued_at = CASE WHEN active = 0 THEN 0 ELSE probe_queued_at END,
+  disabled_reason = NULL`;
 
 const duplicate = () =>
   new ApiError(422, "Validation Failed", [
@@ -217,6 +247,53 @@ export async function listSubscriptions(
   return { items: items.map(toSubscription), total };
 }
 
+/** Every dialect's subscriptions, for the operator API. */
+export async function findSubscription(env: Env, id: number): Promise<Subscription | null> {
+  const row = await env.DB.prepare("SELECT * FROM subscriptions WHERE id = ?").bind(id).first<SubscriptionRow>();
+  return row ? toSubscription(row) : null;
+}
+
+export interface SubscriptionFilters {
+  /** A scoped token's owners; null: every owner. */
+  owners: readonly string[] | null;
+  dialect?: Dialect | undefined;
+  active?: boolean | undefined;
+  health?: HealthState | undefined;
+}
+
+/** Subscriptions of every dialect, oldest first, filtered as the operator API asks. */
+export async function findSubscriptions(
+  env: Env,
+  filters: SubscriptionFilters,
+  page: { limit: number; offset: number },
+): Promise<{ items: Subscription[]; total: number }> {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  if (filters.owners) {
+    params.push(JSON.stringify(filters.owners));
+    clauses.push(`s.owner IN (SELECT value FROM json_each(?${params.length}))`);
+  }
+  if (filters.dialect !== undefined) {
+    params.push(filters.dialect);
+    clauses.push(`s.dialect = ?${params.length}`);
+  }
+  if (filters.active !== undefined) clauses.push(`s.active = ${filters.active ? 1 : 0}`);
+  if (filters.health !== undefined) {
+    const threshold = `?${params.length + 1}`;
+    const condition = healthCondition(filters.health, threshold);
+    if (condition.includes(threshold)) params.push(config(env).circuitOpenAfterFailures);
+    clauses.push(condition);
+  }
+  const { items, total } = await pagedSelect<SubscriptionRow>(
+    env.DB,
+    `subscriptions s${clauses.length > 0 ? ` WHERE ${clauses.join(" AND ")}` : ""}`,
+    params,
+    "s.id",
+    page,
+  );
+  return { items: items.map(toSubscription), total };
+}
+
 export interface SubscriptionChanges {
   events?: string[];
   url?: string;
@@ -246,6 +323,13 @@ export async function updateSubscription(
   if (changes.contentType !== undefined) set("content_type", changes.contentType);
   if (changes.secret !== undefined) set("secret", await sealSecret(env, changes.secret));
   if (changes.insecureSsl !== undefined) set("insecure_ssl", changes.insecureSsl);
+  if (changes.active === true) {
+    // Re-enabling a deactivated subscription starts its health afresh (src/relay/health.ts).
+    sets.push(HEALTH_RESET_ON_ENABLE);
+  } else if (changes.active === false) {
+    // Deactivated by its owner, not by the relay: no relay reason applies.
+    sets.push("disabled_reason = CASE WHEN active = 1 THEN NULL ELSE disabled_reason END");
+  }
   if (changes.active !== undefined) set("active", changes.active ? 1 : 0);
   if (changes.name !== undefined) set("name", changes.name);
   set("updated_at", nowIso());

@@ -70,6 +70,20 @@ async function findByIdempotencyKey(env: Env, scope: string, key: string): Promi
     .first<DeploymentRow>();
 }
 
+/**
+ * Deletes up to `limit` expired Idempotency-Keys (the cron job, with retention); returns how
+ * many. Keys past `expires_at` are never read again, so they only take space.
+ */
+export async function purgeExpiredIdempotencyKeys(env: Env, limit = 1000): Promise<number> {
+  const result = await env.DB.prepare(
+    `DELETE FROM idempotency_keys WHERE rowid IN
+       (SELECT rowid FROM idempotency_keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+  )
+    .bind(Date.now(), limit)
+    .run();
+  return result.meta.changes;
+}
+
 /** The contexts that keep a sha from deploying: not success, or never reported. */
 async function failingContexts(env: Env, subject: string, sha: string, required: string[] | undefined) {
   const latest = await latestStatuses(env, subject, sha);

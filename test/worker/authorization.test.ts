@@ -119,6 +119,16 @@ function signed(secret: string, payload: unknown) {
   }));
 }
 
+/** How many deliveries belong to an owner's subscriptions, as the relay stored them. */
+async function deliveriesOf(owner: string): Promise<number> {
+  const row = await env.DB.prepare(
+    "SELECT count(*) AS n FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id WHERE s.owner = ?",
+  )
+    .bind(owner)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
 beforeAll(async () => {
   const github = fakeGitHub();
   tokens.other = await mintToken({ login: "mallory", write: true, owners: [OTHER] });
@@ -139,6 +149,11 @@ beforeAll(async () => {
     expect(row).not.toBeNull();
     return row?.id as number;
   });
+  const deliveryId = (
+    await env.DB.prepare("SELECT delivery_id FROM delivery_attempts WHERE id = ?")
+      .bind(attemptId)
+      .first<{ delivery_id: number }>()
+  )?.delivery_id as number;
   await callJson("PUT", `/repos/${VICTIM}/app/ingest`, { json: { secret: "victim-ingest-secret" } });
   const deployment = await callJson("POST", `/repos/${VICTIM}/app/deployments`, {
     json: { ref: sha, required_contexts: [] },
@@ -174,6 +189,7 @@ beforeAll(async () => {
   });
 
   // OTHER's own resources, which its lists must still show.
+  await callJson("POST", `/repos/${OTHER}/app/hooks`, { json: { config: { url: "https://receiver.example/other" } } });
   await callJson("POST", "/apps", { json: { name: "otherapp", space: "default", organization: OTHER } });
   await callJson("POST", "/api/environments", { json: { name: "prod", repo: `${OTHER}/app` } });
   await callJson("POST", "/v1/hooks", {
@@ -188,6 +204,7 @@ beforeAll(async () => {
   fx = {
     hookId: hook.body.id,
     attemptId,
+    deliveryId,
     sha,
     deploymentId: deployment.body.id,
     statusId: status.body.id,
@@ -262,6 +279,9 @@ describe(`a write token limited to ${OTHER}`, () => {
       expect(status).toBe(200);
       expect(row.shows(fx, body), "the list shows another owner's resource").toBe(false);
       expect(body.length, "the list still shows the caller's own").toBeGreaterThan(0);
+    } else if (row.counts) {
+      expect(status).toBe(200);
+      expect(row.counts(body), "the figures count another owner's deliveries").toBe(await deliveriesOf(OTHER));
     } else {
       expect(status).toBe(404);
       expectShape(row.dialect, 404, body);
@@ -293,6 +313,7 @@ describe(`a read-only token limited to ${VICTIM}`, () => {
     const { status, body } = await send(row.request(fx), tokens.reader);
     expect(status).toBe(row.ok);
     if (row.shows) expect(row.shows(fx, body)).toBe(true);
+    if (row.counts) expect(row.counts(body)).toBe(await deliveriesOf(VICTIM));
   });
 });
 

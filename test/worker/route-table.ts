@@ -22,6 +22,8 @@ export const OTHER = "evil-org";
 export interface Fixture {
   hookId: number;
   attemptId: number;
+  /** The delivery that attempt belongs to (the /relay/ API's id). */
+  deliveryId: number;
   sha: string;
   deploymentId: number;
   statusId: number;
@@ -55,6 +57,8 @@ export interface RouteRow {
   absent?: (fx: Fixture) => Req;
   /** For lists that span owners: whether a response body shows VICTIM's resource. */
   shows?: (fx: Fixture, body: any) => boolean;
+  /** For figures over the caller's owners: how many deliveries a response body counts. */
+  counts?: (body: any) => number;
   /** The owner's request destroys what others need: run it last, in this order. */
   last?: number;
 }
@@ -579,6 +583,80 @@ export const ROUTES: RouteRow[] = [
       path: "/v1/events",
       json: { subject_type: "job", subject: "999999", event: "job:fail", payload: {} },
     }),
+  },
+
+  // ---- the operator API, /relay/ (GitHub's error shape) ----
+  {
+    route: "GET /relay/subscriptions",
+    dialect: "github",
+    access: "read",
+    ok: 200,
+    request: () => get("/relay/subscriptions"),
+    shows: (fx, body) => Array.isArray(body) && body.some((s: { id: number }) => s.id === fx.hookId),
+  },
+  {
+    route: "GET /relay/subscriptions/:id",
+    dialect: "github",
+    access: "read",
+    ok: 200,
+    request: (fx) => get(`/relay/subscriptions/${fx.hookId}`),
+    absent: () => get("/relay/subscriptions/999999"),
+  },
+  {
+    route: "POST /relay/subscriptions/:id/enable",
+    dialect: "github",
+    access: "write",
+    ok: 200,
+    request: (fx) => ({ method: "POST", path: `/relay/subscriptions/${fx.hookId}/enable` }),
+    absent: () => ({ method: "POST", path: "/relay/subscriptions/999999/enable" }),
+  },
+  {
+    route: "POST /relay/subscriptions/:id/recover",
+    dialect: "github",
+    access: "write",
+    ok: 202,
+    request: (fx) => ({
+      method: "POST",
+      path: `/relay/subscriptions/${fx.hookId}/recover`,
+      json: { since: "2000-01-01T00:00:00Z" },
+    }),
+    absent: () => ({
+      method: "POST",
+      path: "/relay/subscriptions/999999/recover",
+      json: { since: "2000-01-01T00:00:00Z" },
+    }),
+  },
+  {
+    route: "GET /relay/deliveries",
+    dialect: "github",
+    access: "read",
+    ok: 200,
+    request: () => get("/relay/deliveries"),
+    shows: (fx, body) => Array.isArray(body) && body.some((d: { id: number }) => d.id === fx.deliveryId),
+  },
+  {
+    route: "GET /relay/deliveries/:id",
+    dialect: "github",
+    access: "read",
+    ok: 200,
+    request: (fx) => get(`/relay/deliveries/${fx.deliveryId}`),
+    absent: () => get("/relay/deliveries/999999"),
+  },
+  {
+    route: "POST /relay/deliveries/:id/redeliver",
+    dialect: "github",
+    access: "write",
+    ok: 202,
+    request: (fx) => ({ method: "POST", path: `/relay/deliveries/${fx.deliveryId}/redeliver` }),
+    absent: () => ({ method: "POST", path: "/relay/deliveries/999999/redeliver" }),
+  },
+  {
+    route: "GET /relay/stats",
+    dialect: "github",
+    access: "read",
+    ok: 200,
+    request: () => get("/relay/stats"),
+    counts: (body) => body.deliveries.pending + body.deliveries.succeeded + body.deliveries.failed,
   },
 ];
 

@@ -67,6 +67,13 @@ type OutboxEntry =
 
 /** A failed outbox flush is tried again this much later. */
 const OUTBOX_RETRY_MS = 10_000;
+/**
+ * The object keeps its own history bounded, so an app pushed to for months does not grow
+ * without end: the newest outcomes (the view shows 10) and check states (a commit's checks
+ * matter only until it builds). Flushed outbox entries are deleted as they go.
+ */
+const KEEP_OUTCOMES = 100;
+const KEEP_CHECKS = 1_000;
 
 export class AppBuilds extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -132,6 +139,11 @@ export class AppBuilds extends DurableObject<Env> {
         context,
         state,
       );
+      this.sql.exec(
+        `DELETE FROM checks WHERE rowid <= (SELECT rowid FROM checks ORDER BY rowid DESC LIMIT 1 OFFSET ?)
+           AND sha NOT IN (SELECT sha FROM waiting)`,
+        KEEP_CHECKS,
+      );
       return this.evaluate(sha);
     });
     await this.scheduleAlarm();
@@ -193,6 +205,10 @@ export class AppBuilds extends DurableObject<Env> {
       outcome,
       reason,
       nowIso(),
+    );
+    this.sql.exec(
+      "DELETE FROM outcomes WHERE id <= (SELECT id FROM outcomes ORDER BY id DESC LIMIT 1 OFFSET ?)",
+      KEEP_OUTCOMES,
     );
   }
 
