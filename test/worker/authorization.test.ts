@@ -8,42 +8,21 @@
 // And every route registered on the app is in the table, or listed as exempt.
 import { env } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { buildApp, dialects } from "../../src/app";
 import { appBuilds } from "../../src/dialects/akkeris/context";
-import type { HttpRouter } from "../../src/http/types";
 import { hmac, toHex, utf8 } from "../../src/relay/crypto";
 import { call, callJson, eventually, fakeGitHub, interceptDeliveries, mintToken } from "./helpers";
+import { registeredRoutes } from "./registered-routes";
 import {
   type Dialect,
   EXEMPT,
   type Fixture,
   GUARDS,
   OTHER,
-  OTHER_ROUTERS,
   type Req,
   ROUTES,
   type RouteRow,
   VICTIM,
 } from "./route-table";
-
-/** Every route the app serves, as "METHOD /pattern": the app's own and each mounted router's. */
-function registeredRoutes(): string[] {
-  const mounts: string[] = [];
-  const recorder: HttpRouter = new Proxy({} as HttpRouter, {
-    get: (_target, method: string) => (path: string) => {
-      mounts.push(`${method.toUpperCase()} ${path}`);
-      return recorder;
-    },
-  });
-  const others = OTHER_ROUTERS.map((other) => {
-    mounts.push(...other.mounts);
-    return other.router();
-  });
-  const routers = [buildApp(), ...dialects.map((dialect) => dialect.mount(recorder)), ...others];
-  return routers
-    .flatMap((router) => router.routes.map(([method, , , path]) => `${method} ${path || "/"}`))
-    .filter((route) => route !== "ALL *" && !mounts.includes(route));
-}
 
 const sha = "b".repeat(40);
 let fx: Fixture;
