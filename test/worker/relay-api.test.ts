@@ -405,9 +405,11 @@ describe("owner scope and read-only tokens on every /relay/ route", () => {
       expect(response.body.documentation_url).toEqual(expect.any(String));
     }
     expect(await deliveryState(mine.delivery)).toMatchObject({ state: "failed" });
-    // And another owner's is still 404 to it, not 403.
-    expect((await callJson("POST", `/relay/subscriptions/${theirs.hook.id}/enable`, { token: reader })).status).toBe(
-      404,
-    );
+    // A read-only token is refused before anything is looked up, so another owner's
+    // subscription gets the same 403 as one that does not exist: it reveals nothing.
+    const theirsAnswer = await callJson("POST", `/relay/subscriptions/${theirs.hook.id}/enable`, { token: reader });
+    const noneAnswer = await callJson("POST", "/relay/subscriptions/999999/enable", { token: reader });
+    expect(theirsAnswer.status).toBe(403);
+    expect(theirsAnswer.body).toEqual(noneAnswer.body);
   });
 });
