@@ -39,6 +39,12 @@ export interface Env {
 /** The one message shape on both queues: the delivery row carries everything else. */
 export interface DeliveryMessage {
   deliveryId: number;
+  /**
+   * Set on the dead-letter copy of a delivery that had already failed when it was sent: a
+   * record for operators and alerting. It changes nothing, so a stale copy can never fail
+   * the delivery after an operator recovered or redelivered it.
+   */
+  finished?: true;
 }
 
 export interface Config {

@@ -106,7 +106,7 @@ export async function consumeDeliveries(
     } else if (step.kind === "attempted" && step.attempted.verdict.kind === "failed") {
       // Already marked failed in D1; the dead-letter copy is for operators and alerting.
       const deliveryId = step.message.body.deliveryId;
-      await env.DEAD_LETTERS.send(step.message.body).catch((error: unknown) => {
+      await env.DEAD_LETTERS.send({ deliveryId, finished: true }).catch((error: unknown) => {
         console.warn(`delivery ${deliveryId} failed, and its dead-letter send failed too`, String(error));
       });
       step.message.ack();
@@ -155,7 +155,9 @@ async function afterRecording(
 /** Everything in the dead-letter queue ends failed, and stays visible in the delivery log. */
 export async function consumeDeadLetters(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
   for (const message of batch.messages) {
-    await markDeadLettered(env, message.body.deliveryId);
+    // A message the queue gave up on (the relay crashed on it again and again) ends its
+    // delivery; the copy of a delivery that had already failed is only a record.
+    if (!message.body.finished) await markDeadLettered(env, message.body.deliveryId);
     console.warn(`delivery ${message.body.deliveryId} is dead-lettered`);
     message.ack();
   }

@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { publish } from "../../src/relay/events";
-import { consume, createHook, deliveryRow, holdQueue, interceptDeliveries } from "./helpers";
+import { callJson, consume, createHook, deliveryRow, holdQueue, interceptDeliveries } from "./helpers";
 
 async function pendingDelivery(url: string, extra: Record<string, unknown> = {}) {
   const hook = await createHook(
@@ -119,7 +119,7 @@ describe("a delivery attempt", () => {
     }
     const last = await consume(deliveryId);
     expect(last.acked).toBe(true);
-    expect(deadLetters).toHaveBeenCalledWith({ deliveryId });
+    expect(deadLetters).toHaveBeenCalledWith({ deliveryId, finished: true });
     expect(await deliveryRow(deliveryId)).toMatchObject({
       state: "failed",
       attempts: 3,
@@ -129,6 +129,31 @@ describe("a delivery attempt", () => {
       .bind(deliveryId)
       .all();
     expect(attempts.results).toEqual([{ status_code: 503 }, { status_code: 503 }, { status_code: 503 }]);
+  });
+
+  it("never lets the dead-letter copy of a failed delivery fail it again after it was recovered", async () => {
+    interceptDeliveries(() => new Response("down", { status: 503 }));
+    const deadLetters = vi.spyOn(env.DEAD_LETTERS, "send");
+    const { hook, deliveryId } = await pendingDelivery("https://example.com/down-then-recovered");
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      await consume(deliveryId);
+      await env.DB.prepare("UPDATE deliveries SET next_attempt_at = 0 WHERE id = ?").bind(deliveryId).run();
+    }
+    expect(await deliveryRow(deliveryId)).toMatchObject({ state: "failed" });
+    const copy = deadLetters.mock.calls.find(([body]) => body.deliveryId === deliveryId)?.[0];
+    expect(copy).toBeDefined();
+
+    const sendBatch = holdQueue();
+    const recovered = await callJson("POST", `/relay/subscriptions/${hook.id}/recover`, {
+      json: { since: "2000-01-01T00:00:00Z" },
+    });
+    sendBatch.mockRestore();
+    expect(recovered.status).toBe(202);
+    expect(await deliveryRow(deliveryId)).toMatchObject({ state: "pending" });
+
+    // The copy reaches the dead-letter consumer after the recovery: the delivery stays pending.
+    await consume(deliveryId, "hookrelay-dead-letters", copy?.finished ? { finished: true } : {});
+    expect(await deliveryRow(deliveryId)).toMatchObject({ state: "pending", failure_reason: null });
   });
 
   it("records a connection failure as a failed attempt with no status code", async () => {

@@ -111,9 +111,9 @@ export function holdQueue() {
 }
 
 /** Runs the delivery consumer on one message, like the queue would, and reports ack/retry. */
-export async function consume(deliveryId: number, queue = "hookrelay-deliveries") {
+export async function consume(deliveryId: number, queue = "hookrelay-deliveries", extra: { finished?: true } = {}) {
   const batch = createMessageBatch<DeliveryMessage>(queue, [
-    { id: `msg-${deliveryId}-${Math.random()}`, timestamp: new Date(), attempts: 1, body: { deliveryId } },
+    { id: `msg-${deliveryId}-${Math.random()}`, timestamp: new Date(), attempts: 1, body: { deliveryId, ...extra } },
   ]);
   const message = batch.messages[0];
   const retry = message ? vi.spyOn(message, "retry") : undefined;
