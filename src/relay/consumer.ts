@@ -63,9 +63,8 @@ export async function consumeDeliveries(
       if (!delivery || taken.has(delivery.id)) return { message, kind: "nothing" };
       taken.add(delivery.id);
       if (!delivery.active) {
-        const reason = delivery.disabledReason
-          ? `the subscription is inactive: ${delivery.disabledReason}`
-          : "the subscription is inactive";
+        // The relay's reason when it disabled the subscription, as its other pending deliveries got.
+        const reason = delivery.disabledReason ?? "the subscription is inactive";
         return { message, kind: "inactive", deliveryId: delivery.id, reason };
       }
       if (held.has(delivery.id)) return { message, kind: "held" };
