@@ -4,6 +4,7 @@
  */
 import type { Env } from "../env";
 import { parseJsonColumn } from "../storage/db";
+import type { AttemptRecord } from "./deliveries";
 import { loadPayload } from "./payloads";
 
 export type DeliveryState = "pending" | "succeeded" | "failed";
@@ -24,17 +25,8 @@ export interface DeliveryView {
   completedAt: string | null;
 }
 
-export interface AttemptLogEntry {
-  attempt: number;
-  deliveredAt: string;
-  durationMs: number;
-  succeeded: boolean;
-  statusCode: number | null;
-  status: string;
-  requestHeaders: Record<string, string>;
-  responseHeaders: Record<string, string> | null;
-  responseBody: string | null;
-}
+/** One attempt as the log shows it: what was recorded, less the ids the delivery already carries. */
+export type AttemptLogEntry = Omit<AttemptRecord, "deliveryId" | "subscriptionId" | "endpointTried">;
 
 export interface DeliveryDetailView extends DeliveryView {
   url: string;
