@@ -1,16 +1,14 @@
 // The operator's dashboard in headless Chromium against the real relay (`wrangler dev`), with hooks
 // made through the GitHub API and a real receiver that refuses every delivery.
-import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { Octokit } from "@octokit/rest";
 import examples from "@octokit/webhooks-examples";
-import { sign } from "@octokit/webhooks-methods";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrowserSession, launchBrowser } from "./support/browser";
 import { type Receiver, startReceiver } from "./support/receiver";
-import { type Relay, startRelay } from "./support/relay";
+import { type Relay, sendWebhook, startRelay } from "./support/relay";
 
 const owner = "octo-org";
 const repo = "dashboard-demo";
@@ -106,16 +104,7 @@ describe("operating the relay from the dashboard", () => {
     );
     push.head_commit = { ...(push.head_commit as object), message: markup };
     const body = JSON.stringify(push);
-    const response = await fetch(`${relay.url}/ingest/github/${owner}/${repo}`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "x-github-event": "push",
-        "x-github-delivery": randomUUID(),
-        "x-hub-signature-256": await sign(ingestSecret, body),
-      },
-      body,
-    });
+    const response = await sendWebhook(relay.url, { owner, repo, secret: ingestSecret }, body);
     expect(response.status).toBe(202);
     // The schedule is "1,1": three attempts, all refused.
     await until("three refused push attempts", async () => pushes().length >= 3);

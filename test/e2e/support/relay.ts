@@ -1,10 +1,12 @@
 // Starts the real Worker with `wrangler dev` (local D1, Queues, cron) on a free port,
 // in a throwaway state directory, exactly as `npm start` would serve it.
 import type { ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { sign } from "@octokit/webhooks-methods";
 // @ts-expect-error: plain ESM helper shared with `npm start`.
 import { applyMigrations, spawnWranglerDev } from "../../../scripts/relay.mjs";
 
@@ -90,4 +92,26 @@ export async function startRelay(vars: Record<string, string> = {}): Promise<Rel
       rmSync(persistTo, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Posts a webhook to a repository's ingest URL as GitHub does: signed with the ingest secret
+ * (X-Hub-Signature-256), with a fresh X-GitHub-Delivery.
+ */
+export async function sendWebhook(
+  relayUrl: string,
+  target: { owner: string; repo: string; secret: string },
+  body: string,
+  event = "push",
+): Promise<Response> {
+  return fetch(`${relayUrl}/ingest/github/${target.owner}/${target.repo}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-github-event": event,
+      "x-github-delivery": randomUUID(),
+      "x-hub-signature-256": await sign(target.secret, body),
+    },
+    body,
+  });
 }
