@@ -109,6 +109,7 @@ const relay = new Miniflare(
       ADMIN_TOKEN: ADMIN,
       SECRETS_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
       ALLOW_PRIVATE_TARGETS: "true",
+      ...(process.env.BENCH_CUT ? { BENCH_CUT: process.env.BENCH_CUT } : {}),
     },
   }),
 );
@@ -218,6 +219,19 @@ async function drain(label, timeoutMs = 120_000) {
   }
 }
 
+function workerdCpu() {
+  const out = {};
+  for (const pid of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (!stat.includes("(workerd)")) continue;
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out[pid] = (Number(f[11]) + Number(f[12])) * 10; // ms
+    } catch {}
+  }
+  return out;
+}
+
 function load({ url, connections, body, headers, amount, seconds, method = "POST", uniqueDelivery = false }) {
   return new Promise((resolve, reject) => {
     const options = {
@@ -235,12 +249,20 @@ function load({ url, connections, body, headers, amount, seconds, method = "POST
       ];
     }
     const started = performance.now();
+    const cpuBefore = process.env.BENCH_CPU ? workerdCpu() : {};
     let lastResponse = started;
     const instance = autocannon(options, (error, result) => {
       if (error) return reject(error);
       const ok = result["2xx"];
       // Timed to the last response: autocannon stops on a one-second tick, too coarse for bounded runs.
       const elapsed = (lastResponse - started) / 1000;
+      if (process.env.BENCH_CPU) {
+        const after = workerdCpu();
+        const per = Object.entries(after).map(
+          ([pid, ms]) => `${pid}:${((ms - (cpuBefore[pid] ?? 0)) / result.requests.total).toFixed(2)}`,
+        );
+        log(`  ${url} cpu ms/request by workerd pid ${per.join(" ")}`);
+      }
       log(`  ${Math.round(ok / elapsed)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms`);
       resolve({
         rps: ok / elapsed,

@@ -10,6 +10,11 @@ export interface Env {
    * (src/dialects/akkeris/context.ts), so this file imports no dialect.
    */
   APP_BUILDS: DurableObjectNamespace;
+  /**
+   * The shards GitHub's inbound webhooks are committed through, so concurrent ones share a
+   * D1 transaction. Typed where it is used (src/dialects/github/ingest-shard.ts).
+   */
+  INGEST_SHARDS: DurableObjectNamespace;
 
   /** Secret. Bootstrap credential: acts as an admin on every endpoint and mints API tokens. */
   ADMIN_TOKEN?: string;

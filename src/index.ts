@@ -11,6 +11,7 @@ import { sweep } from "./relay/sweep";
 import { purgeExpiredIdempotencyKeys } from "./repos/deployments";
 
 export { AppBuilds } from "./dialects/akkeris";
+export { IngestShard } from "./dialects/github";
 
 const app = buildApp();
 

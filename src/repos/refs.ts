@@ -9,7 +9,7 @@ import { nowIso } from "../storage/db";
 export const SHA = /^[0-9a-f]{40}$/i;
 const ZERO_SHA = /^0{40}$/;
 
-interface PushPayload {
+export interface PushPayload {
   ref?: unknown;
   after?: unknown;
   deleted?: unknown;

@@ -34,6 +34,8 @@ function echoMediaType(response: Response, request: IRequest): Response {
   return response;
 }
 
+export { IngestShard } from "./ingest-shard";
+
 export const github: Dialect = {
   name: "github",
   openapi: githubApi,

@@ -1,18 +1,19 @@
 /**
  * Inbound GitHub webhooks: what makes hookrelay a relay. A repository's owner points
  * GitHub's own webhook at POST /ingest/github/:owner/:repo with a shared secret; the
- * relay verifies, deduplicates, stores and answers 202, then fans the event out to the
- * repository's hooks by its X-GitHub-Event.
+ * relay verifies the signature, then its ingest shard (ingest-shard.ts) deduplicates, stores
+ * and fans the event out to the repository's hooks by its X-GitHub-Event; the answer (202)
+ * comes once that is committed.
  */
 import * as v from "valibot";
 import { parseInput, readBody, readJson } from "../../http/body";
 import { ApiError, badRequest, notFound } from "../../http/errors";
 import { type HttpRouter, noContent, originOf } from "../../http/types";
-import { publish } from "../../relay/events";
 import { verifyHubSignature } from "../../relay/signing";
-import { refUpdateForPush } from "../../repos/refs";
+import type { PushPayload } from "../../repos/refs";
 import { ingestSecret, repositorySubject, setIngestSecret, verifyWithIngestSecret } from "../../repos/repositories";
 import { INGEST_BODY_LIMIT, readPayload } from "../../repos/webhooks";
+import { ingestShard } from "./ingest-shard";
 import { repoContext } from "./scope";
 
 export const IngestSetup = v.object({
@@ -55,20 +56,20 @@ export function ingestRoutes(router: HttpRouter): void {
       const payload = readPayload(request, body);
       if (event === "ping") return Response.json({ message: "pong: signature verified, nothing relayed" });
       const subject = repositorySubject(owner, repo);
-      const sourceId = request.headers.get("x-github-delivery");
-      const published = await publish(
-        env,
-        {
-          type: event,
-          subjectType: "repository",
-          subject,
-          source: "github",
-          ...(sourceId ? { sourceId } : {}),
-          payload: payload.text,
-        },
-        // A push moves its branch or tag; that write commits with the event.
-        event === "push" ? { alongside: (eventId) => refUpdateForPush(env, subject, payload.parsed, eventId) } : {},
-      );
+      // A push moves its branch or tag; that write commits with the event.
+      const push = event === "push" ? (payload.parsed as PushPayload) : null;
+      const answer = await ingestShard(env, subject).publish({
+        subject,
+        event,
+        sourceId: request.headers.get("x-github-delivery"),
+        payload: payload.text,
+        push: push ? { ref: push.ref, after: push.after, deleted: push.deleted } : null,
+      });
+      if (answer.stored === "outbox") {
+        // Stored in the shard; its event id and deliveries exist once D1 takes it.
+        return Response.json({ message: "Accepted", queued: true }, { status: 202 });
+      }
+      const { published } = answer;
       if (published.duplicate) {
         return Response.json({ message: "Already received: this X-GitHub-Delivery was relayed before" });
       }
