@@ -2,18 +2,30 @@
 // Miniflare's API, not `wrangler dev`), as ratios against a bare Worker and against the
 // usual Node.js receiver, all measured in the same run. Only 127.0.0.1 is ever loaded, and
 // every load phase is bounded in time and request count.
-import { execFileSync, fork } from "node:child_process";
-import { createHmac, randomUUID } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
+import { fork } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import path from "node:path";
-import examples from "@octokit/webhooks-examples" with { type: "json" };
 import autocannon from "autocannon";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
-import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
+import {
+  buildWorker,
+  HOOK_SECRET,
+  INGEST_SECRET,
+  log,
+  pendingDeliveries,
+  pushBody,
+  api as relayApi,
+  root,
+  sign,
+  sleep,
+  startReceiver,
+  startRelay,
+  workerdCpuMs,
+  wranglerWorkerOptions,
+} from "./harness.mjs";
 
-const root = path.resolve(import.meta.dirname, "..");
 const quick = process.argv.includes("--quick");
 // `--only=throughput,delivery,storage` runs some phases; the report marks the rest n/a.
 const phases = new Set(
@@ -28,6 +40,7 @@ const settings = quick
       latencyEvents: 60,
       sustained3: 300,
       sustained100: 15,
+      mixedSeconds: 5,
       storageEvents: 300,
       storageRounds: 4,
       storageRoundSeconds: 5,
@@ -40,18 +53,12 @@ const settings = quick
       latencyEvents: 300,
       sustained3: 1000,
       sustained100: 40,
+      mixedSeconds: 10,
       storageEvents: 1000,
       storageRounds: 12,
       storageRoundSeconds: 10,
     };
 
-const ADMIN = "bench-admin-token";
-const INGEST_SECRET = "bench-ingest-secret";
-const HOOK_SECRET = "bench-hook-secret";
-const pushBody = JSON.stringify(examples.find((e) => e.name === "push").examples[0]);
-const sign = (body, secret = INGEST_SECRET) => `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
-const log = (...args) => console.error("·", ...args);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : Number.NaN;
@@ -62,57 +69,20 @@ const percentile = (values, p) => {
 };
 
 // ---- Build the Worker exactly as `wrangler deploy` would, and read its size ----
-log("building with wrangler deploy --dry-run");
-const dryRun = execFileSync(
-  path.join(root, "node_modules/.bin/wrangler"),
-  ["deploy", "--dry-run", "--outdir", "dist"],
-  {
-    cwd: root,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-    encoding: "utf8",
-  },
-);
-const bundle = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(dryRun);
-const bundleKiB = { raw: Number(bundle?.[1]), gzip: Number(bundle?.[2]) };
+const bundleKiB = buildWorker();
 
 // ---- Serve the relay and the ceiling under workerd ----
 const persist = mkdtempSync(path.join(tmpdir(), "hookrelay-bench-"));
-// Bindings, queue consumer settings and Durable Objects come from wrangler.toml itself.
-const { workerOptions: fromConfig } = unstable_getMiniflareWorkerOptions(path.join(root, "wrangler.toml"));
-const workerOptions = Object.fromEntries(
-  [
-    "compatibilityDate",
-    "compatibilityFlags",
-    "bindings",
-    "d1Databases",
-    "queueProducers",
-    "queueConsumers",
-    "durableObjects",
-  ]
-    .filter((key) => fromConfig[key] !== undefined)
-    .map((key) => [key, fromConfig[key]]),
-);
+const workerOptions = wranglerWorkerOptions();
 // Profiling aid: BENCH_NO_CONSUMER=1 measures ingest with nothing consuming the queue.
-if (process.env.BENCH_NO_CONSUMER) delete workerOptions.queueConsumers;
-// Storage is persisted to disk, as `npm start` does, rather than kept in memory.
-const relay = new Miniflare(
-  convertV4MiniflareOptions({
-    host: "127.0.0.1",
-    port: 0,
-    ...(process.env.BENCH_MEMORY ? {} : { resourcePersistencePath: persist }),
-    ...workerOptions,
-    name: "hookrelay",
-    modules: true,
-    scriptPath: path.join(root, "dist/index.js"),
-    bindings: {
-      ...workerOptions.bindings,
-      ADMIN_TOKEN: ADMIN,
-      SECRETS_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-      ALLOW_PRIVATE_TARGETS: "true",
-      ...(process.env.BENCH_CUT ? { BENCH_CUT: process.env.BENCH_CUT } : {}),
-    },
-  }),
-);
+const {
+  relay,
+  url: relayUrl,
+  db,
+} = await startRelay({
+  persist,
+  without: process.env.BENCH_NO_CONSUMER ? ["queueConsumers"] : [],
+});
 const ceiling = new Miniflare(
   convertV4MiniflareOptions({
     host: "127.0.0.1",
@@ -135,16 +105,9 @@ const floor = new Miniflare(
     queueConsumers: { floor: { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 1 } },
   }),
 );
-const relayUrl = (await relay.ready).origin;
 const ceilingUrl = (await ceiling.ready).origin;
 const floorUrl = (await floor.ready).origin;
 await (await floor.getD1Database("DB")).exec("CREATE TABLE floor (id INTEGER PRIMARY KEY, body TEXT)");
-const db = await relay.getD1Database("DB");
-for (const file of readdirSync(path.join(root, "migrations")).sort()) {
-  const statements = unstable_splitSqlQuery(readFileSync(path.join(root, "migrations", file), "utf8"));
-  await db.batch(statements.map((sql) => db.prepare(sql)));
-}
-
 // ---- The peer: @octokit/webhooks on node:http, in its own process ----
 const peer = fork(path.join(root, "bench/peer-server.mjs"), [], {
   env: { ...process.env, PEER_SECRET: INGEST_SECRET },
@@ -154,40 +117,14 @@ const peerUrl = `http://127.0.0.1:${(await new Promise((resolve) => peer.once("m
 // ---- Receivers: one local server, a path per subscription ----
 const arrivals = new Map(); // path -> [{ at, guid, marker }]
 let arrivalCount = 0;
-const refusedOnce = new Set(); // deliveries a /fails-once/ path has refused
-const receiver = createServer((req, res) => {
-  const chunks = [];
-  req.on("data", (chunk) => chunks.push(chunk));
-  req.on("end", () => {
-    // Paths under /fails-once/ refuse each delivery's first attempt, so it is attempted twice.
-    const guid = req.headers["x-hookrelay-delivery"];
-    if (req.url.startsWith("/fails-once/") && !refusedOnce.has(guid)) {
-      refusedOnce.add(guid);
-      res.writeHead(500).end("not yet");
-      return;
-    }
-    const at = performance.now();
-    const body = Buffer.concat(chunks).toString("utf8");
-    const marker = /"bench_marker":(\d+)/.exec(body)?.[1];
-    const list = arrivals.get(req.url) ?? [];
-    list.push({ at, marker: marker === undefined ? undefined : Number(marker) });
-    arrivals.set(req.url, list);
-    arrivalCount++;
-    res.writeHead(200).end("ok");
-  });
+const { receiver, url: receiverUrl } = await startReceiver((url, body, at) => {
+  const marker = /"bench_marker":(\d+)/.exec(body)?.[1];
+  const list = arrivals.get(url) ?? [];
+  list.push({ at, marker: marker === undefined ? undefined : Number(marker) });
+  arrivals.set(url, list);
+  arrivalCount++;
 });
-await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-const receiverUrl = `http://127.0.0.1:${receiver.address().port}`;
-
-async function api(method, route, json) {
-  const response = await fetch(`${relayUrl}${route}`, {
-    method,
-    headers: { authorization: `token ${ADMIN}`, "content-type": "application/json" },
-    body: json === undefined ? undefined : JSON.stringify(json),
-  });
-  if (response.status >= 300) throw new Error(`${method} ${route}: ${response.status} ${await response.text()}`);
-  return response.status === 204 ? null : response.json();
-}
+const api = (method, route, json) => relayApi(relayUrl, method, route, json);
 
 /** Hooks that receive locally. Created inactive (so no pings), then switched on in one statement. */
 async function subscribe(repo, count, events = ["push"]) {
@@ -209,7 +146,7 @@ async function drain(label, timeoutMs = 120_000) {
   if (process.env.BENCH_NO_CONSUMER) return;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { n } = await db.prepare("SELECT count(*) AS n FROM deliveries WHERE state = 'pending'").first();
+    const n = await pendingDeliveries(db);
     if (n === 0) return;
     if (Date.now() > deadline) {
       log(`${label}: ${n} deliveries still pending after ${timeoutMs / 1000} s`);
@@ -217,19 +154,6 @@ async function drain(label, timeoutMs = 120_000) {
     }
     await sleep(250);
   }
-}
-
-function workerdCpu() {
-  const out = {};
-  for (const pid of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      if (!stat.includes("(workerd)")) continue;
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      out[pid] = (Number(f[11]) + Number(f[12])) * 10; // ms
-    } catch {}
-  }
-  return out;
 }
 
 function load({ url, connections, body, headers, amount, seconds, method = "POST", uniqueDelivery = false }) {
@@ -249,7 +173,7 @@ function load({ url, connections, body, headers, amount, seconds, method = "POST
       ];
     }
     const started = performance.now();
-    const cpuBefore = process.env.BENCH_CPU ? workerdCpu() : {};
+    const cpuBefore = process.env.BENCH_CPU ? workerdCpuMs() : {};
     let lastResponse = started;
     const instance = autocannon(options, (error, result) => {
       if (error) return reject(error);
@@ -257,7 +181,7 @@ function load({ url, connections, body, headers, amount, seconds, method = "POST
       // Timed to the last response: autocannon stops on a one-second tick, too coarse for bounded runs.
       const elapsed = (lastResponse - started) / 1000;
       if (process.env.BENCH_CPU) {
-        const after = workerdCpu();
+        const after = workerdCpuMs();
         const per = Object.entries(after).map(
           ([pid, ms]) => `${pid}:${((ms - (cpuBefore[pid] ?? 0)) / result.requests.total).toFixed(2)}`,
         );
@@ -384,6 +308,8 @@ let sustained3 = { perSecond: Number.NaN, deliveries: 0, seconds: Number.NaN };
 let sustained100 = sustained3;
 let fanOutSeconds = Number.NaN;
 let fanComplete = false;
+const mixedRate = 100;
+let mixed = { ingest: {}, delivery: {}, complete: false };
 if (phases.has("delivery")) {
   log("delivery latency at ~20 events/s, 3 subscriptions");
   await subscribe("latency", 3);
@@ -417,6 +343,37 @@ if (phases.has("delivery")) {
   log(`sustained deliveries: ${settings.sustained100} events x 100 subscriptions`);
   sustained100 = await sustained("sustained100", 100, settings.sustained100);
 
+  // Ingest and deliveries at once, at a rate the relay sustains: both latencies under load.
+  log(`mixed: ${mixedRate} events/s x 3 subscriptions for ${settings.mixedSeconds} s`);
+  await subscribe("mixed", 3);
+  arrivals.clear();
+  arrivalCount = 0;
+  const mixedTotal = mixedRate * settings.mixedSeconds;
+  const answeredAt = [];
+  const ingestMs = [];
+  const mixedStart = performance.now();
+  await Promise.all(
+    Array.from({ length: 16 }, async (_, worker) => {
+      for (let i = worker; i < mixedTotal; i += 16) {
+        const due = mixedStart + (i * 1000) / mixedRate;
+        if (due > performance.now()) await sleep(due - performance.now());
+        const sentAt = performance.now();
+        answeredAt[i] = await ingestMarked("mixed", i);
+        ingestMs.push(answeredAt[i] - sentAt);
+      }
+    }),
+  );
+  const mixedComplete = await waitForArrivals(mixedTotal * 3, 60_000);
+  const mixedDelivery = [...arrivals.values()]
+    .flat()
+    .filter((a) => a.marker !== undefined)
+    .map((a) => a.at - answeredAt[a.marker]);
+  mixed = {
+    ingest: { p50: percentile(ingestMs, 50), p99: percentile(ingestMs, 99) },
+    delivery: { p50: percentile(mixedDelivery, 50), p99: percentile(mixedDelivery, 99) },
+    complete: mixedComplete,
+  };
+
   log("fan-out: one event to 1,000 subscriptions");
   await subscribe("fanout", 1000);
   arrivals.clear();
@@ -441,45 +398,22 @@ let withoutRetention = Number.NaN;
 let half = [];
 if (phases.has("storage")) {
   log(`storage: a relay with RETENTION_DAYS=${RETENTION_DAYS}`);
-  const storageRelay = new Miniflare(
-    convertV4MiniflareOptions({
-      host: "127.0.0.1",
-      port: 0,
-      ...(process.env.BENCH_MEMORY ? {} : { resourcePersistencePath: path.join(persist, "storage") }),
-      ...workerOptions,
-      name: "hookrelay",
-      modules: true,
-      scriptPath: path.join(root, "dist/index.js"),
-      bindings: {
-        ...workerOptions.bindings,
-        ADMIN_TOKEN: ADMIN,
-        SECRETS_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-        ALLOW_PRIVATE_TARGETS: "true",
-        RETENTION_DAYS: String(RETENTION_DAYS),
-        DELIVERY_RETRY_SCHEDULE: "1",
-        // A receiver that refuses every first attempt would open the circuit (each probe is
-        // some delivery's first attempt); the breaker is not what this phase measures.
-        CIRCUIT_OPEN_AFTER_FAILURES: "0",
-      },
-    }),
-  );
-  const storageUrl = (await storageRelay.ready).origin;
-  const sdb = await storageRelay.getD1Database("DB");
-  for (const file of readdirSync(path.join(root, "migrations")).sort()) {
-    const statements = unstable_splitSqlQuery(readFileSync(path.join(root, "migrations", file), "utf8"));
-    await sdb.batch(statements.map((sql) => sdb.prepare(sql)));
-  }
+  const {
+    relay: storageRelay,
+    url: storageUrl,
+    db: sdb,
+  } = await startRelay({
+    persist: path.join(persist, "storage"),
+    vars: {
+      RETENTION_DAYS: String(RETENTION_DAYS),
+      DELIVERY_RETRY_SCHEDULE: "1",
+      // A receiver that refuses every first attempt would open the circuit (each probe is
+      // some delivery's first attempt); the breaker is not what this phase measures.
+      CIRCUIT_OPEN_AFTER_FAILURES: "0",
+    },
+  });
   const dbBytes = async () => (await sdb.prepare("SELECT 1").run()).meta.size_after;
-
-  async function storageApi(method, route, json) {
-    const response = await fetch(`${storageUrl}${route}`, {
-      method,
-      headers: { authorization: `token ${ADMIN}`, "content-type": "application/json" },
-      body: json === undefined ? undefined : JSON.stringify(json),
-    });
-    if (response.status >= 300) throw new Error(`${method} ${route}: ${response.status} ${await response.text()}`);
-    return response.status === 204 ? null : response.json();
-  }
+  const storageApi = (method, route, json) => relayApi(storageUrl, method, route, json);
 
   async function storageRepo(repo, hooks, pathPrefix = "") {
     for (let i = 0; i < hooks; i++) {
@@ -524,7 +458,7 @@ if (phases.has("storage")) {
   async function storageDrain(label, timeoutMs = 120_000) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const { n } = await sdb.prepare("SELECT count(*) AS n FROM deliveries WHERE state = 'pending'").first();
+      const n = await pendingDeliveries(sdb);
       if (n === 0) return;
       if (Date.now() > deadline) {
         log(`${label}: ${n} deliveries still pending after ${timeoutMs / 1000} s`);
@@ -621,6 +555,7 @@ const results = {
     sustained3,
     sustained100,
     fanOut1000: { seconds: fanOutSeconds, complete: fanComplete },
+    mixed: { eventsPerSecond: mixedRate, subscriptions: 3, ...mixed },
   },
   storage: {
     payloadBytes: Buffer.byteLength(pushBody),
@@ -714,6 +649,8 @@ const table = [
   `| ingest 202 -> arrival p50 / p99 (3 subs, ~20 events/s) | ${f(results.delivery.latencyMs.p50)} / ${f(results.delivery.latencyMs.p99)} ms |`,
   `| sustained, 3 subscriptions | ${f(sustained3.perSecond)} deliveries/s (${sustained3.deliveries} in ${f(sustained3.seconds, 1)} s) |`,
   `| sustained, 100 subscriptions | ${f(sustained100.perSecond)} deliveries/s (${sustained100.deliveries} in ${f(sustained100.seconds, 1)} s) |`,
+  `| mixed, ${mixedRate} events/s x 3 subs: ingest p50 / p99 | ${f(mixed.ingest.p50)} / ${f(mixed.ingest.p99)} ms |`,
+  `| mixed, ${mixedRate} events/s x 3 subs: 202 -> arrival p50 / p99 | ${f(mixed.delivery.p50)} / ${f(mixed.delivery.p99)} ms${mixed.complete ? "" : " (INCOMPLETE)"} |`,
   `| fan-out, 1 event -> 1,000 subscriptions | all arrived in ${f(fanOutSeconds, 2)} s${fanComplete ? "" : " (INCOMPLETE)"} |`,
   `| bundle (wrangler deploy --dry-run) | ${bundleKiB.raw} KiB, ${bundleKiB.gzip} KiB gzip |`,
   "",
