@@ -108,7 +108,7 @@ export const githubApi: ApiArea = {
         bodyTypes: ["application/json", "application/x-www-form-urlencoded"],
         body: object,
         responses: {
-          202: "Stored and fanned out",
+          202: "Stored and fanned out (`event_id`, `deliveries`); or, while the database is unavailable, kept by the relay and committed later (`queued: true`)",
           400: "Malformed payload",
           401: "Bad or missing signature",
           404: "Ingest not set up",
