@@ -197,6 +197,54 @@ const perEventDeleted = {
 };
 const cpuMsPerEventWith3 = three.cpuMs / EVENTS;
 
+// ---- The model: one D1 database's ceiling for this workload, and the price of a million deliveries ----
+// Cloudflare's published prices beyond the Workers Paid plan's inclusions (late 2026):
+const PRICES = {
+  workersRequestPerM: 0.3, // https://developers.cloudflare.com/workers/platform/pricing/
+  workersCpuMsPerM: 0.02, // same page
+  d1RowsReadPerM: 0.001, // https://developers.cloudflare.com/d1/platform/pricing/
+  d1RowsWrittenPerM: 1.0, // same page
+  d1StoragePerGBMonth: 0.75, // same page
+  queueOperationPerM: 0.4, // https://developers.cloudflare.com/queues/platform/pricing/ (write, read, delete: 3 per message)
+  durableObjectRequestPerM: 0.15, // https://developers.cloudflare.com/durable-objects/platform/pricing/
+};
+const FANOUT = 3; // deliveries per event in the model, as in the bench
+const RETENTION_MODEL_DAYS = 30; // the default RETENTION_DAYS
+const D1_BYTES = 10e9; // one database's limit
+const sqlMsPerEvent = perEvent.sqlMs + FANOUT * (perDeliveryAtIngest.sqlMs + perAttempt.sqlMs) + perEventDeleted.sqlMs;
+const rowsWrittenPerEvent =
+  perEvent.rowsWritten +
+  FANOUT * (perDeliveryAtIngest.rowsWritten + perAttempt.rowsWritten) +
+  perEventDeleted.rowsWritten;
+const rowsReadPerEvent =
+  perEvent.rowsRead + FANOUT * (perDeliveryAtIngest.rowsRead + perAttempt.rowsRead) + perEventDeleted.rowsRead;
+const bytesPerEventStored = perEvent.bytes + FANOUT * bytesPerDelivery;
+const ceilingEventsPerSecond = 1000 / sqlMsPerEvent;
+const model = {
+  fanout: FANOUT,
+  sqlMsPerEvent,
+  rowsWrittenPerEvent,
+  rowsReadPerEvent,
+  bytesPerEventStored,
+  ceiling: {
+    eventsPerSecond: ceilingEventsPerSecond,
+    deliveriesPerSecond: ceilingEventsPerSecond * FANOUT,
+    retentionDaysAtCeiling: D1_BYTES / (bytesPerEventStored * ceilingEventsPerSecond * 86_400),
+    eventsPerSecondForRetention: D1_BYTES / (bytesPerEventStored * RETENTION_MODEL_DAYS * 86_400),
+  },
+};
+const events = 1e6 / FANOUT;
+const cost = {
+  workersRequests: ((events + 1e6 * perAttempt.consumerInvocations) * PRICES.workersRequestPerM) / 1e6,
+  durableObjectRequests: (events * perEvent.objectCalls * PRICES.durableObjectRequestPerM) / 1e6,
+  d1RowsWritten: (events * rowsWrittenPerEvent * PRICES.d1RowsWrittenPerM) / 1e6,
+  d1RowsRead: (events * rowsReadPerEvent * PRICES.d1RowsReadPerM) / 1e6,
+  queueOperations: (1e6 * perDeliveryAtIngest.queueMessages * 3 * PRICES.queueOperationPerM) / 1e6,
+  // Kept RETENTION_MODEL_DAYS: a million deliveries' bytes for one month.
+  d1Storage: ((events * bytesPerEventStored) / 1e9) * PRICES.d1StoragePerGBMonth * (RETENTION_MODEL_DAYS / 30),
+};
+cost.total = Object.values(cost).reduce((a, b) => a + b, 0);
+
 const results = {
   date: new Date().toISOString(),
   events: EVENTS,
@@ -210,6 +258,9 @@ const results = {
   perEventDeleted,
   bytes: { perEvent: perEvent.bytes, perDelivery: bytesPerDelivery, perExtraAttempt: bytesPerAttempt },
   cpuMsPerEventWith3,
+  model,
+  prices: PRICES,
+  costPerMillionDeliveries: cost,
 };
 writeFileSync(path.join(root, "bench/capacity.json"), `${JSON.stringify(results, null, 2)}\n`);
 
@@ -236,7 +287,13 @@ console.log(
     `| delivery attempt, failed and retried | ${f(perFailedAttempt.rowsRead)} | ${f(perFailedAttempt.rowsWritten)} | ${f(perFailedAttempt.sqlMs, 3)} | ${f(bytesPerAttempt)} B stored |`,
     `| event deleted by retention (with its deliveries) | ${f(perEventDeleted.rowsRead)} | ${f(perEventDeleted.rowsWritten)} | ${f(perEventDeleted.sqlMs, 3)} | |`,
     "",
-    `workerd CPU per event with 3 deliveries (all processes, local): ${f(cpuMsPerEventWith3)} ms`,
+    `Model, ${FANOUT} deliveries per event, each succeeding first time, kept ${RETENTION_MODEL_DAYS} days:`,
+    `- per event: ${f(rowsWrittenPerEvent, 1)} rows written, ${f(rowsReadPerEvent, 1)} rows read, ${f(sqlMsPerEvent, 3)} ms of SQL, ${f(bytesPerEventStored / 1024, 1)} KB stored`,
+    `- one D1 database: ~${f(model.ceiling.eventsPerSecond, 0)} events/s (${f(model.ceiling.deliveriesPerSecond, 0)} deliveries/s) of SQL time; 10 GB holds ${f(model.ceiling.retentionDaysAtCeiling, 1)} days at that rate, or ${RETENTION_MODEL_DAYS} days at ${f(model.ceiling.eventsPerSecondForRetention, 1)} events/s`,
+    `- per million deliveries: ${Object.entries(cost)
+      .map(([k, v]) => `${k} $${f(v, 3)}`)
+      .join(", ")}`,
+    `workerd CPU per event with 3 deliveries (all local processes, not a production figure): ${f(cpuMsPerEventWith3)} ms`,
   ].join("\n"),
 );
 

@@ -10,6 +10,7 @@ import path from "node:path";
 import autocannon from "autocannon";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import {
+  ADMIN,
   buildWorker,
   HOOK_SECRET,
   INGEST_SECRET,
