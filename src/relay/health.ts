@@ -51,16 +51,13 @@ export async function gateByCircuit(
   }
   if (candidates.size === 0) return { send, hold };
   const probeMs = cfg.circuitProbeSeconds * 1000;
-  const won = await env.DB.batch<{ id: number }>(
-    [...candidates.keys()].map((id) =>
-      env.DB.prepare("UPDATE subscriptions SET probe_at = ?1 WHERE id = ?2 AND probe_at <= ?3 RETURNING id").bind(
-        now + probeMs,
-        id,
-        now + PROBE_EARLY_MS,
-      ),
-    ),
-  );
-  const winners = new Set(won.flatMap((result) => (result.results ?? []).map((row) => row.id)));
+  const { results: won } = await env.DB.prepare(
+    `UPDATE subscriptions SET probe_at = ?1
+     WHERE id IN (SELECT value FROM json_each(?2)) AND probe_at <= ?3 RETURNING id`,
+  )
+    .bind(now + probeMs, JSON.stringify([...candidates.keys()]), now + PROBE_EARLY_MS)
+    .all<{ id: number }>();
+  const winners = new Set(won.map((row) => row.id));
   for (const [subscriptionId, delivery] of candidates) {
     (winners.has(subscriptionId) ? send : hold).push(delivery);
   }
@@ -69,17 +66,17 @@ export async function gateByCircuit(
 
 /**
  * Parks held deliveries: pending, unleased, due at their subscription's next probe. Their
- * messages are acked by the caller; `armProbes` queues the one message a probe needs.
+ * messages are acked by the caller; `armProbes` queues the one message a probe needs. The
+ * consumer writes this statement in the batch's one transaction with its attempts; none
+ * when nothing is held.
  */
-export async function parkHeld(env: Env, held: ClaimedDelivery[]): Promise<void> {
-  if (held.length === 0) return;
-  await env.DB.prepare(
+export function parkHeldStatement(env: Env, held: ClaimedDelivery[]): D1PreparedStatement | null {
+  if (held.length === 0) return null;
+  return env.DB.prepare(
     `UPDATE deliveries SET lease_until = 0,
        next_attempt_at = (SELECT probe_at FROM subscriptions s WHERE s.id = deliveries.subscription_id)
      WHERE id IN (SELECT value FROM json_each(?1)) AND state = 'pending'`,
-  )
-    .bind(JSON.stringify(held.map((delivery) => delivery.id)))
-    .run();
+  ).bind(JSON.stringify(held.map((delivery) => delivery.id)));
 }
 
 /**
