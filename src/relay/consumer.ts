@@ -5,25 +5,49 @@
  */
 
 import { type Config, config, type DeliveryMessage, type Env } from "../env";
-import { claimDeliveries, failWithoutAttempt, markDeadLettered, recordAttempts } from "./deliveries";
-import { type Attempted, attemptDelivery, type DeliveryHeadersByDialect } from "./dispatch";
-import { armProbes, endPendingDeliveries, gateByCircuit, parkHeld, releaseHeld } from "./health";
+import {
+  type ClaimedDelivery,
+  claimDeliveries,
+  endWithoutAttemptStatement,
+  markDeadLettered,
+  recordAttempts,
+  releaseLeasesStatement,
+} from "./deliveries";
+import {
+  type Attempted,
+  attemptContext,
+  attemptDelivery,
+  type DeliveryHeadersByDialect,
+  OUTBOUND_CONNECTIONS,
+} from "./dispatch";
+import { armProbes, endPendingDeliveries, gateByCircuit, parkHeldStatement, releaseHeld } from "./health";
 import { circuitOpen } from "./health-rules";
 
-/** Extra lease beyond the receiver timeout, covering signing and the D1 writes. */
+/** Extra lease beyond the sends, covering signing, the D1 writes and a slow isolate. */
 const LEASE_MARGIN_MS = 30_000;
+
+/**
+ * How long a batch holds its deliveries. Its requests go out OUTBOUND_CONNECTIONS at a time,
+ * each given the receiver timeout once sent, so the last of `count` may go out only after
+ * ceil(count / 6) - 1 timeouts and end one timeout later; the margin covers the rest. Until
+ * then no other consumer can claim a delivery this batch may still send.
+ */
+export function batchLeaseMs(cfg: Config, count: number): number {
+  return Math.max(1, Math.ceil(count / OUTBOUND_CONNECTIONS)) * cfg.deliveryTimeoutMs + LEASE_MARGIN_MS;
+}
 
 type Step =
   | { message: Message<DeliveryMessage>; kind: "nothing" }
   | { message: Message<DeliveryMessage>; kind: "inactive"; deliveryId: number; reason: string }
   | { message: Message<DeliveryMessage>; kind: "held" }
   | { message: Message<DeliveryMessage>; kind: "attempted"; attempted: Attempted }
-  | { message: Message<DeliveryMessage>; kind: "crashed" };
+  | { message: Message<DeliveryMessage>; kind: "crashed"; deliveryId: number };
 
 /**
- * A batch is claimed in one D1 batch, sent concurrently (one slow receiver does not hold
- * up the others), and recorded in one D1 batch. Deliveries of a subscription whose circuit
- * is open are held instead of sent (health.ts), except its probe.
+ * A batch (up to 100 messages) is claimed in one D1 batch, sent through one limiter of
+ * OUTBOUND_CONNECTIONS (one slow receiver holds up one connection, not the batch), and
+ * recorded in one D1 batch. Deliveries of a subscription whose circuit is open are held
+ * instead of sent (health.ts), except its probe.
  */
 export async function consumeDeliveries(
   batch: MessageBatch<DeliveryMessage>,
@@ -31,13 +55,10 @@ export async function consumeDeliveries(
   dialectHeaders: DeliveryHeadersByDialect,
 ): Promise<void> {
   const cfg = config(env);
-  let claimed: Awaited<ReturnType<typeof claimDeliveries>>;
+  const ids = batch.messages.map((message) => message.body.deliveryId);
+  let claimed: Map<number, ClaimedDelivery>;
   try {
-    claimed = await claimDeliveries(
-      env,
-      batch.messages.map((message) => message.body.deliveryId),
-      cfg.deliveryTimeoutMs + LEASE_MARGIN_MS,
-    );
+    claimed = await claimDeliveries(env, ids, batchLeaseMs(cfg, new Set(ids).size));
   } catch (error) {
     // The relay's own fault (D1), not a receiver's: the queue retries, then dead-letters.
     console.error("claiming a delivery batch failed", String(error));
@@ -55,6 +76,7 @@ export async function consumeDeliveries(
   }
   const held = new Set(gate.hold.map((delivery) => delivery.id));
 
+  const context = attemptContext(env);
   const taken = new Set<number>();
   const steps: Step[] = await Promise.all(
     batch.messages.map(async (message): Promise<Step> => {
@@ -69,21 +91,32 @@ export async function consumeDeliveries(
       }
       if (held.has(delivery.id)) return { message, kind: "held" };
       try {
-        return { message, kind: "attempted", attempted: await attemptDelivery(env, cfg, delivery, dialectHeaders) };
+        const attempted = await attemptDelivery(env, cfg, delivery, dialectHeaders, context);
+        return { message, kind: "attempted", attempted };
       } catch (error) {
         console.error(`delivery ${delivery.id} crashed`, String(error));
-        return { message, kind: "crashed" };
+        return { message, kind: "crashed", deliveryId: delivery.id };
       }
     }),
   );
 
+  // Attempts, deliveries ended without one, held deliveries parked, and the leases of crashed
+  // ones released (so the queue's retry can claim them): one D1 batch, one transaction.
   const attempted = steps.flatMap((step) => (step.kind === "attempted" ? [step.attempted] : []));
   try {
-    await recordAttempts(env, cfg, attempted);
-    for (const step of steps) {
-      if (step.kind === "inactive") await failWithoutAttempt(env, step.deliveryId, step.reason);
-    }
-    await parkHeld(env, gate.hold);
+    await recordAttempts(env, cfg, attempted, [
+      endWithoutAttemptStatement(
+        env,
+        steps.flatMap((step) =>
+          step.kind === "inactive" ? [{ deliveryId: step.deliveryId, reason: step.reason }] : [],
+        ),
+      ),
+      parkHeldStatement(env, gate.hold),
+      releaseLeasesStatement(
+        env,
+        steps.flatMap((step) => (step.kind === "crashed" ? [step.deliveryId] : [])),
+      ),
+    ]);
   } catch (error) {
     console.error("recording a delivery batch failed", String(error));
     for (const message of batch.messages) message.retry();
@@ -97,6 +130,7 @@ export async function consumeDeliveries(
     console.error("updating circuits after a delivery batch failed", String(error));
   }
 
+  const deadLetters: Promise<void>[] = [];
   for (const step of steps) {
     if (step.kind === "crashed") {
       step.message.retry();
@@ -105,14 +139,20 @@ export async function consumeDeliveries(
     } else if (step.kind === "attempted" && step.attempted.verdict.kind === "failed") {
       // Already marked failed in D1; the dead-letter copy is for operators and alerting.
       const deliveryId = step.message.body.deliveryId;
-      await env.DEAD_LETTERS.send({ deliveryId, finished: true }).catch((error: unknown) => {
-        console.warn(`delivery ${deliveryId} failed, and its dead-letter send failed too`, String(error));
-      });
+      deadLetters.push(
+        env.DEAD_LETTERS.send({ deliveryId, finished: true }).then(
+          () => {},
+          (error: unknown) => {
+            console.warn(`delivery ${deliveryId} failed, and its dead-letter send failed too`, String(error));
+          },
+        ),
+      );
       step.message.ack();
     } else {
       step.message.ack();
     }
   }
+  await Promise.all(deadLetters);
 }
 
 /**

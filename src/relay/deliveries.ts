@@ -4,6 +4,7 @@
  */
 import type { Config, DeliveryMessage, Env } from "../env";
 import { nowIso, parseJsonColumn, SQL_UUID } from "../storage/db";
+import { utf8 } from "./crypto";
 import { loadPayload } from "./payloads";
 import type { Dialect } from "./subscriptions";
 
@@ -11,18 +12,24 @@ import type { Dialect } from "./subscriptions";
 const SEND_BATCH_LIMIT = 100;
 
 /**
- * Enqueues deliveries. A failure here loses nothing (the rows are already committed
- * as pending), so it is logged, not thrown: the cron sweep will enqueue them again.
+ * Enqueues deliveries, in `sendBatch` calls of 100 sent concurrently. A failure here loses
+ * nothing (the rows are already committed as pending), so it is logged, not thrown: the cron
+ * sweep will enqueue them again.
  */
 export async function enqueueDeliveries(env: Env, ids: number[]): Promise<void> {
-  for (let start = 0; start < ids.length; start += SEND_BATCH_LIMIT) {
-    const chunk = ids.slice(start, start + SEND_BATCH_LIMIT);
-    try {
-      await env.DELIVERIES.sendBatch(chunk.map((deliveryId) => ({ body: { deliveryId } as DeliveryMessage })));
-    } catch (error) {
-      console.warn(`enqueue of ${chunk.length} deliveries failed; the sweep will retry`, String(error));
-    }
-  }
+  if (ids.length === 0) return;
+  const chunks: number[][] = [];
+  for (let start = 0; start < ids.length; start += SEND_BATCH_LIMIT)
+    chunks.push(ids.slice(start, start + SEND_BATCH_LIMIT));
+  await Promise.all(
+    chunks.map(async (chunk) => {
+      try {
+        await env.DELIVERIES.sendBatch(chunk.map((deliveryId) => ({ body: { deliveryId } as DeliveryMessage })));
+      } catch (error) {
+        console.warn(`enqueue of ${chunk.length} deliveries failed; the sweep will retry`, String(error));
+      }
+    }),
+  );
 }
 
 /** What the consumer needs to send one delivery, loaded in the same round trip as its claim. */
@@ -54,8 +61,6 @@ interface ClaimRow {
   id: number;
   guid: string;
   event_id: string;
-  event_type: string;
-  payload: string | null;
   attempts: number;
   subscription_id: number;
   dialect: Dialect;
@@ -72,16 +77,19 @@ interface ClaimRow {
   disabled_reason: string | null;
 }
 
-/** D1 binds at most 100 parameters per statement; claims go in chunks below that. */
-const CLAIM_CHUNK = 90;
+interface ClaimedEventRow {
+  id: string;
+  type: string;
+  payload: string | null;
+}
 
-function toClaimed(row: ClaimRow): ClaimedDelivery {
+function toClaimed(row: ClaimRow, event: ClaimedEventRow): ClaimedDelivery {
   return {
     id: row.id,
     guid: row.guid,
     eventId: row.event_id,
-    eventType: row.event_type,
-    payload: row.payload,
+    eventType: event.type,
+    payload: event.payload,
     attempts: row.attempts,
     subscriptionId: row.subscription_id,
     dialect: row.dialect,
@@ -99,40 +107,49 @@ function toClaimed(row: ClaimRow): ClaimedDelivery {
   };
 }
 
+/** The ids a statement reads with `json_each`: one bound parameter, however many. */
+const IDS = "SELECT value FROM json_each(?1)";
+
 /**
  * Takes a lease on the pending, due deliveries among `ids`, so two consumers holding
- * duplicate messages never send one twice at once, and loads what sending needs, all in
- * one D1 batch. Deliveries missing from the result need nothing: they already succeeded or
- * failed, another consumer holds them, or they are not due yet (a stale duplicate message;
- * the delivery's own scheduled message will come).
+ * duplicate messages never send one twice at once, and loads what sending needs: ONE D1
+ * batch of three statements, however many ids (bound as one JSON array). Each event's
+ * payload is read once, however many of the deliveries carry it (a fan-out batch is many
+ * deliveries of one event). Deliveries missing from the result need nothing: they already
+ * succeeded or failed, another consumer holds them, or they are not due yet (a stale
+ * duplicate message; the delivery's own scheduled message will come).
  */
 export async function claimDeliveries(env: Env, ids: number[], leaseMs: number): Promise<Map<number, ClaimedDelivery>> {
   const claimed = new Map<number, ClaimedDelivery>();
   const unique = [...new Set(ids)];
-  for (let start = 0; start < unique.length; start += CLAIM_CHUNK) {
-    const chunk = unique.slice(start, start + CLAIM_CHUNK);
-    const now = Date.now();
-    const list = chunk.map(() => "?").join(", ");
-    const [claim, load] = await env.DB.batch([
-      env.DB.prepare(
-        `UPDATE deliveries SET lease_until = ?
-         WHERE id IN (${list}) AND state = 'pending' AND lease_until < ? AND next_attempt_at <= ? RETURNING id`,
-      ).bind(now + leaseMs, ...chunk, now, now + 5_000),
-      env.DB.prepare(
-        `SELECT d.id, d.guid, d.event_id, e.type AS event_type, e.payload, d.attempts,
-                s.id AS subscription_id, s.dialect, s.url, s.content_type, s.secret, s.active,
-                s.subject_type, s.subject, d.retry_base, s.consecutive_failures, s.failing_since, s.probe_at,
-                s.disabled_reason
-         FROM deliveries d
-         JOIN events e ON e.id = d.event_id
-         JOIN subscriptions s ON s.id = d.subscription_id
-         WHERE d.id IN (${list})`,
-      ).bind(...chunk),
-    ]);
-    const won = new Set(((claim?.results ?? []) as { id: number }[]).map((row) => row.id));
-    for (const row of (load?.results ?? []) as ClaimRow[]) {
-      if (won.has(row.id)) claimed.set(row.id, toClaimed(row));
-    }
+  if (unique.length === 0) return claimed;
+  const now = Date.now();
+  const leaseUntil = now + leaseMs;
+  const list = JSON.stringify(unique);
+  // The loads read only rows carrying this claim's lease (the batch is one transaction, so
+  // they see the claim); the RETURNING ids say which of those this claim won.
+  const [claim, load, events] = await env.DB.batch([
+    env.DB.prepare(
+      `UPDATE deliveries SET lease_until = ?2
+       WHERE id IN (${IDS}) AND state = 'pending' AND lease_until < ?3 AND next_attempt_at <= ?4 RETURNING id`,
+    ).bind(list, leaseUntil, now, now + 5_000),
+    env.DB.prepare(
+      `SELECT d.id, d.guid, d.event_id, d.attempts, s.id AS subscription_id, s.dialect, s.url, s.content_type,
+              s.secret, s.active, s.subject_type, s.subject, d.retry_base, s.consecutive_failures, s.failing_since,
+              s.probe_at, s.disabled_reason
+       FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+       WHERE d.id IN (${IDS}) AND d.lease_until = ?2`,
+    ).bind(list, leaseUntil),
+    env.DB.prepare(
+      `SELECT e.id, e.type, e.payload FROM events e
+       WHERE e.id IN (SELECT d.event_id FROM deliveries d WHERE d.id IN (${IDS}) AND d.lease_until = ?2)`,
+    ).bind(list, leaseUntil),
+  ]);
+  const won = new Set(((claim?.results ?? []) as { id: number }[]).map((row) => row.id));
+  const byId = new Map(((events?.results ?? []) as ClaimedEventRow[]).map((event) => [event.id, event]));
+  for (const row of (load?.results ?? []) as ClaimRow[]) {
+    const event = byId.get(row.event_id);
+    if (won.has(row.id) && event) claimed.set(row.id, toClaimed(row, event));
   }
   return claimed;
 }
@@ -162,102 +179,229 @@ export type DeliveryOutcome =
   /** `deactivate`: the reason the subscription is deactivated with (410, auto-disable), or null. */
   | { state: "failed"; reason: string; deactivate: string | null };
 
+export interface AttemptEntry {
+  record: AttemptRecord;
+  outcome: DeliveryOutcome;
+}
+
 /**
- * Writes attempts, each delivery's new state and each hook's last response and health, in
- * one transaction for the whole batch of messages.
+ * D1 caps one string at 2 MB: the attempts' JSON is bound in parts below that. Attempts keep
+ * at most 20 KB of a response body, so a batch of 100 needs one part unless its receivers
+ * answer with large bodies.
+ */
+const ATTEMPTS_JSON_BYTES = 1_000_000;
+
+const INSERT_ATTEMPTS = `INSERT INTO delivery_attempts (delivery_id, subscription_id, attempt, delivered_at,
+    duration_ms, succeeded, status_code, status, request_headers, response_headers, response_body)
+  SELECT value ->> 'delivery_id', value ->> 'subscription_id', value ->> 'attempt', value ->> 'delivered_at',
+    value ->> 'duration_ms', value ->> 'succeeded', value ->> 'status_code', value ->> 'status',
+    value ->> 'request_headers', value ->> 'response_headers', value ->> 'response_body'
+  FROM json_each(?1) ORDER BY key`;
+
+const UPDATE_DELIVERIES = `UPDATE deliveries SET state = j.state, attempts = j.attempts,
+    next_attempt_at = j.next_attempt_at, lease_until = 0, failure_reason = j.failure_reason,
+    completed_at = j.completed_at
+  FROM (SELECT value ->> 'id' AS id, value ->> 'state' AS state, value ->> 'attempts' AS attempts,
+          value ->> 'next_attempt_at' AS next_attempt_at, value ->> 'failure_reason' AS failure_reason,
+          value ->> 'completed_at' AS completed_at
+        FROM json_each(?1)) AS j
+  WHERE deliveries.id = j.id`;
+
+/**
+ * Each subscription's attempts of the batch, folded (`foldHealth`), written as the attempts
+ * one after another would have: a success clears the health; a failure counts, and the failure
+ * that reaches the threshold (?2) opens the circuit with its first probe one interval (?4)
+ * after now (?3), unless a probe is already set in the future.
+ */
+const UPDATE_SUBSCRIPTIONS = `UPDATE subscriptions SET last_response_code = j.code,
+    last_response_status = j.status, last_response_message = j.message, last_attempt_at = j.at,
+    consecutive_failures = (CASE WHEN j.succeeded THEN 0 ELSE consecutive_failures END) + j.failures,
+    failing_since = CASE WHEN j.succeeded THEN j.failing_from ELSE COALESCE(failing_since, j.failing_from) END,
+    probe_at = CASE
+      WHEN j.failures > 0 AND ?2 > 0
+        AND (CASE WHEN j.succeeded THEN 0 ELSE consecutive_failures END) + j.failures >= ?2
+        AND (CASE WHEN j.succeeded THEN 0 ELSE probe_at END) <= ?3 THEN ?3 + ?4
+      WHEN j.succeeded THEN 0
+      ELSE probe_at END,
+    probe_queued_at = CASE WHEN j.succeeded THEN 0 ELSE probe_queued_at END,
+    active = CASE WHEN j.deactivate IS NOT NULL THEN 0 ELSE active END,
+    disabled_reason = COALESCE(j.deactivate, disabled_reason)
+  FROM (SELECT value ->> 'id' AS id, value ->> 'code' AS code, value ->> 'status' AS status,
+          value ->> 'message' AS message, value ->> 'at' AS at, value ->> 'succeeded' AS succeeded,
+          value ->> 'failures' AS failures, value ->> 'failing_from' AS failing_from,
+          value ->> 'deactivate' AS deactivate
+        FROM json_each(?1)) AS j
+  WHERE subscriptions.id = j.id`;
+
+/**
+ * A subscription's attempts of one batch, in order, as the values its row ends with:
+ * - `succeeded`: some attempt that reached the endpoint succeeded; the health restarts there;
+ * - `failures`: the endpoint's failures after the last success (all of them, without one);
+ * - `failing_from`: the first of those failures' time (`failing_since`, if it was clear);
+ * - the last attempt's response, and the last deactivation reason given.
+ * Attempts the relay never sent (`endpointTried` false) set only the last response and
+ * deactivation: they say nothing of the endpoint's health.
+ */
+export interface HealthFold {
+  id: number;
+  code: number | null;
+  status: "active" | "failed";
+  message: string;
+  at: string;
+  succeeded: 0 | 1;
+  failures: number;
+  failing_from: string | null;
+  deactivate: string | null;
+}
+
+export function foldHealth(entries: AttemptEntry[]): HealthFold[] {
+  const folds = new Map<number, HealthFold>();
+  for (const { record, outcome } of entries) {
+    let fold = folds.get(record.subscriptionId);
+    if (!fold) {
+      fold = {
+        id: record.subscriptionId,
+        code: null,
+        status: "failed",
+        message: "",
+        at: "",
+        succeeded: 0,
+        failures: 0,
+        failing_from: null,
+        deactivate: null,
+      };
+      folds.set(record.subscriptionId, fold);
+    }
+    fold.code = record.statusCode;
+    fold.status = record.succeeded ? "active" : "failed";
+    fold.message = record.status;
+    fold.at = record.deliveredAt;
+    if (outcome.state === "failed" && outcome.deactivate !== null) fold.deactivate = outcome.deactivate;
+    if (!record.endpointTried) continue;
+    if (record.succeeded) {
+      fold.succeeded = 1;
+      fold.failures = 0;
+      fold.failing_from = null;
+    } else {
+      if (fold.failures === 0) fold.failing_from = record.deliveredAt;
+      fold.failures++;
+    }
+  }
+  return [...folds.values()];
+}
+
+/** Items as JSON arrays of at most `maxBytes` (UTF-8) each; one item is never split. */
+function jsonArrays(items: unknown[], maxBytes: number): string[] {
+  const arrays: string[] = [];
+  let current: string[] = [];
+  let size = 2;
+  for (const item of items) {
+    const json = JSON.stringify(item);
+    const bytes = utf8(json).byteLength + 1;
+    if (current.length > 0 && size + bytes > maxBytes) {
+      arrays.push(`[${current.join(",")}]`);
+      current = [];
+      size = 2;
+    }
+    current.push(json);
+    size += bytes;
+  }
+  if (current.length > 0) arrays.push(`[${current.join(",")}]`);
+  return arrays;
+}
+
+/**
+ * Writes a batch's attempts, each delivery's new state and each hook's last response and
+ * health, with the batch's other writes (`alongside`: nulls are skipped), in one D1 batch: one
+ * transaction, no round trip when there is nothing to write. See `attemptStatements`.
  */
 export async function recordAttempts(
   env: Env,
   cfg: Config,
-  entries: { record: AttemptRecord; outcome: DeliveryOutcome }[],
+  entries: AttemptEntry[],
+  alongside: (D1PreparedStatement | null)[] = [],
 ): Promise<void> {
-  if (entries.length === 0) return;
-  const now = Date.now();
-  await env.DB.batch(entries.flatMap(({ record, outcome }) => attemptStatements(env, cfg, now, record, outcome)));
+  const statements = [
+    ...attemptStatements(env, cfg, entries),
+    ...alongside.filter((statement): statement is D1PreparedStatement => statement !== null),
+  ];
+  if (statements.length > 0) await env.DB.batch(statements);
 }
 
-const RECORD_HEALTH = `UPDATE subscriptions SET last_response_code = ?1, last_response_status = ?2,
-    last_response_message = ?3, last_attempt_at = ?4,
-    consecutive_failures = CASE WHEN ?5 THEN 0 ELSE consecutive_failures + 1 END,
-    failing_since = CASE WHEN ?5 THEN NULL ELSE COALESCE(failing_since, ?4) END,
-    probe_at = CASE WHEN ?5 THEN 0
-                    WHEN ?6 > 0 AND consecutive_failures + 1 >= ?6 AND probe_at <= ?7 THEN ?7 + ?8
-                    ELSE probe_at END,
-    probe_queued_at = CASE WHEN ?5 THEN 0 ELSE probe_queued_at END,
-    active = CASE WHEN ?9 IS NOT NULL THEN 0 ELSE active END,
-    disabled_reason = COALESCE(?9, disabled_reason)
-  WHERE id = ?10`;
-
-/** The same parameters (?5 to ?8 unused); the health columns are left as they are. */
-const RECORD_LAST_RESPONSE = `UPDATE subscriptions SET last_response_code = ?1, last_response_status = ?2,
-    last_response_message = ?3, last_attempt_at = ?4,
-    active = CASE WHEN ?9 IS NOT NULL THEN 0 ELSE active END,
-    disabled_reason = COALESCE(?9, disabled_reason)
-  WHERE id = ?10`;
-
-function attemptStatements(
+/**
+ * The statements that record a batch's attempts. However many attempts: one INSERT of the
+ * attempts (one per MB of them), one UPDATE of the deliveries and one UPDATE of the
+ * subscriptions, each reading its rows from one JSON array. None for no attempts.
+ */
+export function attemptStatements(
   env: Env,
   cfg: Config,
-  now: number,
-  record: AttemptRecord,
-  outcome: DeliveryOutcome,
+  entries: AttemptEntry[],
+  now = Date.now(),
 ): D1PreparedStatement[] {
-  const finished = outcome.state === "pending" ? null : record.deliveredAt;
+  if (entries.length === 0) return [];
+  const attempts = entries.map(({ record }) => ({
+    delivery_id: record.deliveryId,
+    subscription_id: record.subscriptionId,
+    attempt: record.attempt,
+    delivered_at: record.deliveredAt,
+    duration_ms: record.durationMs,
+    succeeded: record.succeeded ? 1 : 0,
+    status_code: record.statusCode,
+    status: record.status,
+    request_headers: JSON.stringify(record.requestHeaders),
+    response_headers: record.responseHeaders ? JSON.stringify(record.responseHeaders) : null,
+    response_body: record.responseBody,
+  }));
+  // One row per delivery; should a delivery come twice, its last attempt decides, as in order.
+  const deliveries = new Map<number, Record<string, unknown>>();
+  for (const { record, outcome } of entries) {
+    deliveries.set(record.deliveryId, {
+      id: record.deliveryId,
+      state: outcome.state,
+      attempts: record.attempt,
+      next_attempt_at: outcome.state === "pending" ? outcome.nextAttemptAt : now,
+      failure_reason: outcome.state === "failed" ? outcome.reason : null,
+      completed_at: outcome.state === "pending" ? null : record.deliveredAt,
+    });
+  }
   return [
-    env.DB.prepare(
-      `INSERT INTO delivery_attempts (delivery_id, subscription_id, attempt, delivered_at, duration_ms,
-         succeeded, status_code, status, request_headers, response_headers, response_body)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).bind(
-      record.deliveryId,
-      record.subscriptionId,
-      record.attempt,
-      record.deliveredAt,
-      record.durationMs,
-      record.succeeded ? 1 : 0,
-      record.statusCode,
-      record.status,
-      JSON.stringify(record.requestHeaders),
-      record.responseHeaders ? JSON.stringify(record.responseHeaders) : null,
-      record.responseBody,
-    ),
-    env.DB.prepare(
-      `UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, lease_until = 0,
-         failure_reason = ?, completed_at = ? WHERE id = ?`,
-    ).bind(
-      outcome.state,
-      record.attempt,
-      outcome.state === "pending" ? outcome.nextAttemptAt : Date.now(),
-      outcome.state === "failed" ? outcome.reason : null,
-      finished,
-      record.deliveryId,
-    ),
-    // Health (src/relay/health.ts): a success clears it; a failure counts, and the failure
-    // that reaches the threshold opens the circuit with its first probe one interval away.
-    // An attempt the relay never sent (endpointTried false) leaves the health as it was.
-    env.DB.prepare(record.endpointTried ? RECORD_HEALTH : RECORD_LAST_RESPONSE).bind(
-      record.statusCode,
-      record.succeeded ? "active" : "failed",
-      record.status,
-      record.deliveredAt,
-      record.succeeded ? 1 : 0,
+    ...jsonArrays(attempts, ATTEMPTS_JSON_BYTES).map((json) => env.DB.prepare(INSERT_ATTEMPTS).bind(json)),
+    env.DB.prepare(UPDATE_DELIVERIES).bind(JSON.stringify([...deliveries.values()])),
+    env.DB.prepare(UPDATE_SUBSCRIPTIONS).bind(
+      JSON.stringify(foldHealth(entries)),
       cfg.circuitOpenAfterFailures,
       now,
       cfg.circuitProbeSeconds * 1000,
-      outcome.state === "failed" ? outcome.deactivate : null,
-      record.subscriptionId,
     ),
   ];
 }
 
-/** Ends a delivery without an attempt (its subscription was deactivated meanwhile). */
-export async function failWithoutAttempt(env: Env, id: number, reason: string): Promise<void> {
-  await env.DB.prepare(
-    `UPDATE deliveries SET state = 'failed', failure_reason = ?, completed_at = ?, lease_until = 0
-     WHERE id = ? AND state = 'pending'`,
-  )
-    .bind(reason, nowIso(), id)
-    .run();
+/**
+ * Ends deliveries without an attempt (their subscription was deactivated meanwhile), each
+ * with its reason: one statement for all of them, or none.
+ */
+export function endWithoutAttemptStatement(
+  env: Env,
+  ended: { deliveryId: number; reason: string }[],
+): D1PreparedStatement | null {
+  if (ended.length === 0) return null;
+  return env.DB.prepare(
+    `UPDATE deliveries SET state = 'failed', failure_reason = j.reason, completed_at = ?2, lease_until = 0
+     FROM (SELECT value ->> 'id' AS id, value ->> 'reason' AS reason FROM json_each(?1)) AS j
+     WHERE deliveries.id = j.id AND deliveries.state = 'pending'`,
+  ).bind(JSON.stringify(ended.map(({ deliveryId, reason }) => ({ id: deliveryId, reason }))), nowIso());
+}
+
+/**
+ * Gives up the lease on deliveries a batch claimed but could not attempt (the relay crashed
+ * on them), so the queue's retry of their messages can claim them again: one statement, or none.
+ */
+export function releaseLeasesStatement(env: Env, ids: number[]): D1PreparedStatement | null {
+  if (ids.length === 0) return null;
+  return env.DB.prepare(
+    "UPDATE deliveries SET lease_until = 0 WHERE id IN (SELECT value FROM json_each(?1)) AND state = 'pending'",
+  ).bind(JSON.stringify(ids));
 }
 
 /** The dead-letter consumer's write: a delivery that reached the DLQ is failed, visibly. */

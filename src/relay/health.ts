@@ -7,7 +7,7 @@
  *   consumer holds the subscription's deliveries instead of sending them. A held delivery
  *   is acked and parked (pending, no lease, due at the next probe), so it uses up neither
  *   its retries nor the queue's `max_retries`, and never reaches the dead-letter queue.
- *   One probe per `circuitProbeSeconds` is let through (`probe_at` is taken atomically),
+ *   At most one probe per `circuitProbeSeconds` is let through (`probe_at` is taken atomically),
  *   carried by one queued message per probe slot (`probe_queued_at`). A successful probe
  *   closes the circuit and re-enqueues the held deliveries at once; a failed one keeps it
  *   open and arms the next probe. The cron sweep re-arms probes whose message was lost.
@@ -32,7 +32,9 @@ const END_CHUNK = 5_000;
 /**
  * Splits claimed deliveries into those to send and those to hold. A delivery of an open
  * circuit is sent only as its subscription's probe: one per subscription and probe slot,
- * won atomically, so concurrent consumers never probe twice.
+ * won atomically, so concurrent consumers never probe twice. A slot may be taken up to
+ * PROBE_EARLY_MS before it is due, so taking one moves the next that much further out too:
+ * probes are never closer than the interval, however often batches come.
  */
 export async function gateByCircuit(
   env: Env,
@@ -50,17 +52,14 @@ export async function gateByCircuit(
     } else hold.push(delivery);
   }
   if (candidates.size === 0) return { send, hold };
-  const probeMs = cfg.circuitProbeSeconds * 1000;
-  const won = await env.DB.batch<{ id: number }>(
-    [...candidates.keys()].map((id) =>
-      env.DB.prepare("UPDATE subscriptions SET probe_at = ?1 WHERE id = ?2 AND probe_at <= ?3 RETURNING id").bind(
-        now + probeMs,
-        id,
-        now + PROBE_EARLY_MS,
-      ),
-    ),
-  );
-  const winners = new Set(won.flatMap((result) => (result.results ?? []).map((row) => row.id)));
+  const next = now + cfg.circuitProbeSeconds * 1000 + PROBE_EARLY_MS;
+  const { results: won } = await env.DB.prepare(
+    `UPDATE subscriptions SET probe_at = ?1
+     WHERE id IN (SELECT value FROM json_each(?2)) AND probe_at <= ?3 RETURNING id`,
+  )
+    .bind(next, JSON.stringify([...candidates.keys()]), now + PROBE_EARLY_MS)
+    .all<{ id: number }>();
+  const winners = new Set(won.map((row) => row.id));
   for (const [subscriptionId, delivery] of candidates) {
     (winners.has(subscriptionId) ? send : hold).push(delivery);
   }
@@ -69,17 +68,17 @@ export async function gateByCircuit(
 
 /**
  * Parks held deliveries: pending, unleased, due at their subscription's next probe. Their
- * messages are acked by the caller; `armProbes` queues the one message a probe needs.
+ * messages are acked by the caller; `armProbes` queues the one message a probe needs. The
+ * consumer writes this statement in the batch's one transaction with its attempts; none
+ * when nothing is held.
  */
-export async function parkHeld(env: Env, held: ClaimedDelivery[]): Promise<void> {
-  if (held.length === 0) return;
-  await env.DB.prepare(
+export function parkHeldStatement(env: Env, held: ClaimedDelivery[]): D1PreparedStatement | null {
+  if (held.length === 0) return null;
+  return env.DB.prepare(
     `UPDATE deliveries SET lease_until = 0,
        next_attempt_at = (SELECT probe_at FROM subscriptions s WHERE s.id = deliveries.subscription_id)
      WHERE id IN (SELECT value FROM json_each(?1)) AND state = 'pending'`,
-  )
-    .bind(JSON.stringify(held.map((delivery) => delivery.id)))
-    .run();
+  ).bind(JSON.stringify(held.map((delivery) => delivery.id)));
 }
 
 /**

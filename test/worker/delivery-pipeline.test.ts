@@ -8,12 +8,14 @@ import { publish } from "../../src/relay/events";
 import { callJson, consume, createHook, deliveryRow, holdQueue, interceptDeliveries } from "./helpers";
 
 async function pendingDelivery(url: string, extra: Record<string, unknown> = {}) {
+  // Held from the hook's creation on: its ping must not reach the receiver through the real
+  // queue (which hands a message over at once) while the test counts what arrived.
+  const sendBatch = holdQueue();
   const hook = await createHook(
     "/repos/octo/pipeline",
     { url, secret: "pipeline-secret", ...extra },
     { events: ["push"] },
   );
-  const sendBatch = holdQueue();
   const published = await publish(env, {
     type: "push",
     subjectType: "repository",

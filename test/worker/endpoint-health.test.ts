@@ -131,6 +131,30 @@ describe("the circuit breaker", () => {
     expect(okGuids.sort()).toEqual([...guids].sort());
   });
 
+  it("lets at most one probe through per interval however often batches come, even a 1 s interval", async () => {
+    // The queue hands over each message as it comes, so batches can follow each other within
+    // milliseconds; a probe message may also arrive up to a second early. Neither may let a
+    // second probe through before the interval has passed.
+    const quick = envWith({
+      CIRCUIT_OPEN_AFTER_FAILURES: "3",
+      CIRCUIT_PROBE_SECONDS: "1",
+      AUTO_DISABLE_AFTER_DAYS: "5",
+      DELIVERY_RETRY_SCHEDULE: "1,1,1,1,1,1,1,1,1,1",
+    });
+    const receiver = interceptDeliveries(() => new Response("", { status: 500 }));
+    const url = "https://example.com/quick-probes";
+    const { hook } = await hookOn("quickprobes", url);
+    const ids = await pushes("octo/quickprobes", hook.id, 8);
+    for (const id of ids.slice(0, 3)) await consumeBatch([id], quick);
+    expect(receiver.to(url)).toHaveLength(3);
+    await timePasses(hook.id);
+    for (const id of ids.slice(3)) {
+      await env.DB.prepare("UPDATE deliveries SET next_attempt_at = 0 WHERE id = ?").bind(id).run();
+      await consumeBatch([id], quick);
+    }
+    expect(receiver.to(url)).toHaveLength(4);
+  });
+
   it("two consumers that both see a probe due send only one probe", async () => {
     const { hook } = await hookOn("race", "https://example.com/race");
     await env.DB.prepare("UPDATE subscriptions SET consecutive_failures = 5, probe_at = 0 WHERE id = ?")
