@@ -113,6 +113,8 @@ await (await floor.getD1Database("DB")).exec("CREATE TABLE floor (id INTEGER PRI
 const peer = fork(path.join(root, "bench/peer-server.mjs"), [], {
   env: { ...process.env, PEER_SECRET: INGEST_SECRET },
 });
+// Never left behind, even when a phase throws.
+process.on("exit", () => peer.kill());
 const peerUrl = `http://127.0.0.1:${(await new Promise((resolve) => peer.once("message", resolve))).port}`;
 
 // ---- Receivers: one local server, a path per subscription ----
