@@ -1,9 +1,3 @@
-// `npm run bench:capacity`: the measured inputs of docs/capacity.md. The relay runs as built
-// by `wrangler deploy`, with its bindings metered (bench/metered-worker.mjs): D1 rows read and
-// written, SQL time and transactions (from each result's `meta`), queue messages, Durable
-// Object calls, and bytes stored (`meta.size_after`), per ingested event and per delivery
-// attempt. Writes bench/capacity.json and prints a table.
-import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -13,9 +7,8 @@ import {
   INGEST_SECRET,
   log,
   pendingDeliveries,
-  pushBody,
   root,
-  sign,
+  sendPush,
   sleep,
   startReceiver,
   startRelay,
@@ -52,19 +45,7 @@ async function repo(name, hooks, pathPrefix = "") {
 async function ingest(name, count) {
   const senders = Array.from({ length: 8 }, async (_, worker) => {
     for (let i = worker; i < count; i += 8) {
-      const body = pushBody.replace(/^\{/, `{"bench_marker":${i},`);
-      const response = await fetch(`${url}/ingest/github/bench/${name}`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "x-github-event": "push",
-          "x-github-delivery": randomUUID(),
-          "x-hub-signature-256": sign(body),
-        },
-        body,
-      });
-      await response.arrayBuffer();
-      if (response.status !== 202) throw new Error(`ingest answered ${response.status}`);
+      await sendPush(url, name, i);
     }
   });
   await Promise.all(senders);

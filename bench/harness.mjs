@@ -2,7 +2,7 @@
 // `wrangler deploy` does, serving it under workerd through Miniflare with wrangler.toml's
 // bindings, applying migrations, signing webhooks, and a local receiver.
 import { execFileSync } from "node:child_process";
-import { createHmac } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import path from "node:path";
@@ -126,6 +126,28 @@ export async function startReceiver(onArrival = () => {}) {
   });
   await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
   return { receiver, url: `http://127.0.0.1:${receiver.address().port}` };
+}
+
+/**
+ * Sends GitHub's push payload, marked with `bench_marker` (receivers read it back), signed
+ * and with a fresh X-GitHub-Delivery, to a repository's ingest URL; resolves when the 202
+ * has been read, with that moment's `performance.now()`.
+ */
+export async function sendPush(relayUrl, repo, marker) {
+  const body = pushBody.replace(/^\{/, `{"bench_marker":${marker},`);
+  const response = await fetch(`${relayUrl}/ingest/github/bench/${repo}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-github-event": "push",
+      "x-github-delivery": randomUUID(),
+      "x-hub-signature-256": sign(body),
+    },
+    body,
+  });
+  await response.arrayBuffer();
+  if (response.status !== 202) throw new Error(`ingest answered ${response.status}`);
+  return performance.now();
 }
 
 /** Pending deliveries left in a relay's database. */

@@ -19,6 +19,7 @@ import {
   pushBody,
   api as relayApi,
   root,
+  sendPush,
   sign,
   sleep,
   startReceiver,
@@ -307,22 +308,7 @@ const summary = Object.fromEntries(
 );
 
 // ---- Delivery latency at a sustainable rate: ingest 202 -> receiver arrival ----
-async function ingestMarked(repo, marker) {
-  const body = pushBody.replace(/^\{/, `{"bench_marker":${marker},`);
-  const response = await fetch(`${relayUrl}/ingest/github/bench/${repo}`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "x-github-event": "push",
-      "x-github-delivery": randomUUID(),
-      "x-hub-signature-256": sign(body),
-    },
-    body,
-  });
-  await response.arrayBuffer();
-  if (response.status !== 202) throw new Error(`ingest answered ${response.status}`);
-  return performance.now();
-}
+const ingestMarked = (repo, marker) => sendPush(relayUrl, repo, marker);
 
 async function waitForArrivals(expected, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
@@ -466,19 +452,7 @@ if (phases.has("storage")) {
           const due = started + (i * 1000) / perSecond;
           if (due > performance.now()) await sleep(due - performance.now());
         }
-        const body = pushBody.replace(/^\{/, `{"bench_marker":${i},`);
-        const response = await fetch(`${storageUrl}/ingest/github/bench/${repo}`, {
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            "x-github-event": "push",
-            "x-github-delivery": randomUUID(),
-            "x-hub-signature-256": sign(body),
-          },
-          body,
-        });
-        await response.arrayBuffer();
-        if (response.status !== 202) throw new Error(`storage ingest answered ${response.status}`);
+        await sendPush(storageUrl, repo, i);
       }
     });
     await Promise.all(senders);
