@@ -216,6 +216,18 @@ function attemptOf(kind: Kind, subscriptionId: number, deliveryId: number, tick 
   return { record, outcome };
 }
 
+/** An event the test's deliveries belong to. */
+async function newEvent(): Promise<string> {
+  const event = crypto.randomUUID();
+  await env.DB.prepare(
+    `INSERT INTO events (id, type, subject_type, subject, source, source_id, payload, created_at)
+     VALUES (?1, 'push', 'repository', 'octo/fold', 'api', ?1, '{}', '2026-03-01T00:00:00Z')`,
+  )
+    .bind(event)
+    .run();
+  return event;
+}
+
 async function newSubscription(before: Health): Promise<number> {
   const row = await env.DB.prepare(
     `INSERT INTO subscriptions (dialect, subject_type, subject, events, url, content_type, created_by, created_at,
@@ -258,13 +270,7 @@ async function rows(sql: string, ids: number[]) {
  * interleaved in one batch. Returns both sides' rows.
  */
 async function recordBothWays(cfg: Config) {
-  const event = crypto.randomUUID();
-  await env.DB.prepare(
-    `INSERT INTO events (id, type, subject_type, subject, source, source_id, payload, created_at)
-     VALUES (?1, 'push', 'repository', 'octo/fold', 'api', ?1, '{}', '2026-03-01T00:00:00Z')`,
-  )
-    .bind(event)
-    .run();
+  const event = await newEvent();
   const sides = { reference: [] as AttemptEntry[], folded: [] as AttemptEntry[] };
   const subscriptions = { reference: [] as number[], folded: [] as number[] };
   const deliveries = { reference: [] as number[], folded: [] as number[] };
@@ -372,13 +378,7 @@ describe("recording a batch of attempts", () => {
   });
 
   it("stores response bodies exactly, NUL characters and all", async () => {
-    const event = crypto.randomUUID();
-    await env.DB.prepare(
-      `INSERT INTO events (id, type, subject_type, subject, source, source_id, payload, created_at)
-       VALUES (?1, 'push', 'repository', 'octo/fold', 'api', ?1, '{}', '2026-03-01T00:00:00Z')`,
-    )
-      .bind(event)
-      .run();
+    const event = await newEvent();
     const subscription = await newSubscription({});
     const delivery = await newDelivery(event, subscription);
     const entry = attemptOf("fail", subscription, delivery);
